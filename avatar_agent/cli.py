@@ -1,0 +1,206 @@
+"""Command-line interface: ``avatar-agent enroll | render | motion | demo | bench``."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+__all__ = ["main"]
+
+log = logging.getLogger("avatar_agent.cli")
+
+
+def _add_enroll(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("enroll", help="turn a portrait photo into an avatar bundle")
+    p.add_argument("portrait", help="image file (PNG, JPEG, ...)")
+    p.add_argument("-o", "--out", required=True, help="bundle to write, e.g. NAME.avatar")
+    p.add_argument("--size", type=int, default=512, help="output size in pixels (default 512)")
+    p.add_argument("--face", type=int, default=None, help="face to use when there are several (0 = leftmost)")
+    p.add_argument("--face-model", default=None, help="path of MediaPipe face_landmarker.task")
+    p.set_defaults(func=_cmd_enroll)
+
+
+def _add_audio_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--audio", required=True, help="speech audio (WAV/FLAC/MP3/OGG, any rate)")
+    p.add_argument("--fps", type=float, default=25.0, help="frames per second (default 25)")
+    p.add_argument("--driver", choices=("baseline",), default="baseline",
+                   help="motion source (default: baseline loudness driver)")  # fmt: skip
+    p.add_argument("--seed", type=int, default=0, help="seed of blinks and head sway")
+
+
+def _add_render(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("render", help="render a talking-head MP4 from audio")
+    _add_audio_args(p)
+    p.add_argument("--out", required=True, help="MP4 file to write")
+    p.add_argument("--avatar", default=None, help="avatar bundle or portrait image (default: embedded)")
+    p.add_argument("--size", type=int, default=512, help="output size in pixels (default 512)")
+    p.add_argument("--motion", default=None, help="render this motion CSV/JSON instead of driving from audio")
+    p.set_defaults(func=_cmd_render)
+
+
+def _add_motion(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("motion", help="write the motion track for an audio file as CSV")
+    _add_audio_args(p)
+    p.add_argument("--out", required=True, help="CSV (or .json) file to write")
+    p.set_defaults(func=_cmd_motion)
+
+
+def _add_demo(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("demo", help="render the default avatar saying the bundled sentence")
+    p.add_argument("--out", default="out/demo.mp4", help="MP4 to write (default out/demo.mp4)")
+    p.add_argument("--size", type=int, default=512)
+    p.set_defaults(func=_cmd_demo)
+
+
+def _add_bench(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("bench", help="measure rendering speed, load time and memory")
+    p.add_argument("--json", action="store_true", help="print one JSON object on the last line")
+    p.add_argument("--quick", action="store_true", help="fewer repetitions")
+    p.set_defaults(func=_cmd_bench)
+
+
+# ---------------------------------------------------------------------------- commands
+def _cmd_enroll(args: argparse.Namespace) -> int:
+    from avatar_agent.portrait.enroll import enroll
+
+    t0 = time.perf_counter()
+    bundle = enroll(args.portrait, size=args.size, face=args.face, model_path=args.face_model)
+    out = bundle.save(args.out)  # warnings were logged by enroll()
+    print(f"{out} ({bundle.size}x{bundle.size}, {time.perf_counter() - t0:.1f} s)")
+    return 0
+
+
+def _motion_track(args: argparse.Namespace, samples16k):  # noqa: ANN001, ANN202
+    from avatar_agent.generator.baseline import BaselineConfig, BaselineDriver
+
+    driver = BaselineDriver(BaselineConfig(fps=args.fps, seed=args.seed))
+    return driver.track(samples16k)
+
+
+def _check_fps(fps: float) -> None:
+    if not 1.0 <= fps <= 120.0:
+        raise ValueError(f"--fps must be between 1 and 120, got {fps}")
+
+
+def _cmd_motion(args: argparse.Namespace) -> int:
+    from avatar_agent.audio import load_audio
+
+    _check_fps(args.fps)
+    track = _motion_track(args, load_audio(args.audio))
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if out.suffix.lower() == ".json":
+        track.to_json(out)
+    else:
+        track.to_csv(out)
+    print(f"{out} ({len(track)} frames at {track.fps:g} fps)")
+    return 0
+
+
+def render_video(
+    audio: str | Path,
+    out: str | Path,
+    *,
+    avatar: str | Path | None = None,
+    size: int = 512,
+    fps: float = 25.0,
+    motion: str | Path | None = None,
+    seed: int = 0,
+) -> Path:
+    """Render an MP4 of the avatar speaking ``audio``.
+
+    Args:
+        audio: Speech file.
+        out: MP4 to write.
+        avatar: Bundle or portrait image (default: the embedded avatar).
+        size: Output side in pixels.
+        fps: Frame rate (ignored when ``motion`` is given: the track's own is used).
+        motion: Motion CSV/JSON to render instead of driving from audio.
+        seed: Seed of blinks and head sway.
+
+    Returns:
+        The MP4 path.
+    """
+    from avatar_agent.audio import load_audio
+    from avatar_agent.avatar import load_avatar
+    from avatar_agent.motion import MotionTrack
+    from avatar_agent.render.renderer import CPURenderer
+    from avatar_agent.video import write_mp4
+
+    _check_fps(fps)
+    bundle = load_avatar(avatar, size=size)
+    renderer = CPURenderer(bundle, size=size)
+    mux_rate = 48000
+    if motion is not None:
+        track = MotionTrack.load(motion)
+    else:
+        ns = argparse.Namespace(fps=fps, seed=seed)
+        track = _motion_track(ns, load_audio(audio))
+    speech = load_audio(audio, sample_rate=mux_rate)
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    write_mp4(out, renderer.render_track(track), track.fps, audio=speech, audio_rate=mux_rate)
+    return out
+
+
+def _cmd_render(args: argparse.Namespace) -> int:
+    t0 = time.perf_counter()
+    out = render_video(args.audio, args.out, avatar=args.avatar, size=args.size, fps=args.fps,
+                       motion=args.motion, seed=args.seed)  # fmt: skip
+    print(f"{out} ({time.perf_counter() - t0:.1f} s)")
+    return 0
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from avatar_agent.assets import DEMO_AUDIO, asset_path
+
+    out = render_video(asset_path(DEMO_AUDIO), args.out, size=args.size)
+    print(out.resolve())
+    return 0
+
+
+def _cmd_bench(args: argparse.Namespace) -> int:
+    from avatar_agent.bench import run_bench
+
+    return run_bench(json_line=args.json, quick=args.quick)
+
+
+# -------------------------------------------------------------------------------- main
+def build_parser() -> argparse.ArgumentParser:
+    """Build the argument parser (exposed for documentation and tests)."""
+    parser = argparse.ArgumentParser(prog="avatar-agent", description=__doc__)
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for add in (_add_enroll, _add_render, _add_motion, _add_demo, _add_bench):
+        add(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; returns the exit status (errors print one line, exit 2)."""
+    import os
+
+    os.environ.setdefault("GLOG_minloglevel", "2")
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")  # fmt: skip
+    from avatar_agent.audio import AudioError
+    from avatar_agent.errors import AvatarAgentError
+    from avatar_agent.motion import MotionError
+    from avatar_agent.video import VideoError
+
+    try:
+        return int(args.func(args))
+    except (AvatarAgentError, AudioError, MotionError, VideoError, ValueError, OSError) as exc:
+        print(f"avatar-agent: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
