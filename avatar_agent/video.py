@@ -20,6 +20,7 @@ tagged BT.709, so players decode the colours as written.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterable, Iterator
 from fractions import Fraction
@@ -198,7 +199,10 @@ class Mp4Writer:
         if n_release > 0:
             self._release(self._pending[:n_release])
             self._pending = self._pending[n_release:]
-        self._encode_audio(final=False)
+        try:
+            self._encode_audio(final=False)
+        except av.error.FFmpegError as err:
+            raise VideoError(f"cannot encode audio for {self.path}: {err}") from None
 
     def close(self) -> None:
         """Finish the audio to exactly ``n_frames / fps``, flush the encoders, close the file."""
@@ -236,7 +240,11 @@ class Mp4Writer:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self.close()
+        if exc_type is None:
+            self.close()
+            return
+        with contextlib.suppress(VideoError):  # keep the original error
+            self.close()
 
     # ----------------------------------------------------------------- internals
 
@@ -262,7 +270,11 @@ class Mp4Writer:
         )
         frame.pts = self._n_frames
         frame.time_base = 1 / self.fps
-        self._mux(self._video.encode(frame))
+        try:
+            packets = self._video.encode(frame)
+        except av.error.FFmpegError as err:
+            raise VideoError(f"cannot encode video for {self.path}: {err}") from None
+        self._mux(packets)
 
     def _release(self, samples: np.ndarray) -> None:
         """Hand input-rate samples on towards the encoder (resampling if needed)."""

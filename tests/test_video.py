@@ -205,6 +205,9 @@ def test_errors(tmp_path):
         Mp4Writer(tmp_path / "x.mp4", fps=25, size=1)
     with pytest.raises(VideoError, match="cannot create"):
         Mp4Writer(tmp_path / "no" / "such" / "dir.mp4", fps=25, size=8)
+    bad = Mp4Writer(tmp_path / "p.mp4", fps=25, size=16, preset="no-such-preset")
+    with pytest.raises(VideoError, match="cannot encode video"), bad:  # not masked by close()
+        bad.write(np.zeros((16, 16, 3), np.uint8))
     with pytest.raises(VideoError, match="not found"):
         probe_mp4(tmp_path / "missing.mp4")
     with pytest.raises(VideoError, match="not found"):

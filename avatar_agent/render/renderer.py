@@ -17,6 +17,7 @@ import numpy as np
 
 from avatar_agent.motion import PARAMS, MotionTrack
 from avatar_agent.portrait.bundle import AvatarBundle
+from avatar_agent.render.eyes import Eyelids
 from avatar_agent.render.mouth import MouthInterior
 from avatar_agent.render.rig import Rig, RigConfig
 from avatar_agent.render.warp import WarpField
@@ -60,6 +61,10 @@ class CPURenderer:
         self._matte = np.ascontiguousarray(b.masks["person"])
         self._plate_roi = np.ascontiguousarray(b.plate[self._roi])
         self._person = cv2.subtract(self._image, _scale_by(b.plate, cv2.bitwise_not(self._matte)))
+        self.eyelids = Eyelids(
+            b.image, self.rig.points + self.rig.rest_offset, self.rig.iod,
+            self.rig.config.blink_warp_share,
+        )  # fmt: skip
         self.mouth = MouthInterior(
             self.rig.points + self.rig.rest_offset,
             self.rig.iod,
@@ -87,6 +92,7 @@ class CPURenderer:
         person = cv2.remap(self._person, src, None, cv2.INTER_LINEAR, borderMode=border)
         matte = cv2.remap(self._matte, src, None, cv2.INTER_LINEAR, borderMode=border)
         roi = cv2.add(person, _scale_by(self._plate_roi, cv2.bitwise_not(matte)))
+        self.eyelids.draw(roi, pts, w, self._offset)
         self.mouth.draw(roi, pts, self._offset)
         out = self._image.copy()
         out[self._roi] = roi

@@ -37,6 +37,8 @@ class RigConfig:
         gaze_x: Iris shift, in eye widths, at ``eyeLookIn/Out* = 1``.
         gaze_y: Iris shift, in eye widths, at ``eyeLookUp/Down* = 1``.
         ring_scales: Scales of the extra point rings around the face outline.
+        blink_warp_share: Part of a blink done by warping the real lid; the
+            eyelid layer draws the rest.
         pivot_depth: Depth of the head-rotation pivot behind the face outline,
             in face widths.
         neck_fade: Distance below the chin, in face heights, over which head
@@ -50,6 +52,7 @@ class RigConfig:
     gaze_x: float = 0.14
     gaze_y: float = 0.07
     ring_scales: tuple[float, ...] = (1.2, 1.45, 1.75)
+    blink_warp_share: float = 0.75
     pivot_depth: float = 0.55
     neck_fade: float = 0.6
 
@@ -324,10 +327,12 @@ class Rig:
         aperture = float(np.max(lower_v(up_uv[:, 0]) - up_uv[:, 1]))
         # blink: everything inside the aperture collapses onto a line near the lower lid
         close_at = lambda x: lower_v(x) - 0.15 * (lower_v(x) - upper_v(x))  # noqa: E731
+        # the warp slides the lid part of the way (render/eyes.py draws the rest)
+        share = cfg.blink_warp_share
         dv = np.zeros(n)
-        dv[upper] = close_at(up_uv[:, 0]) - up_uv[:, 1]
-        dv[lower] = close_at(lo_uv[:, 0]) - lo_uv[:, 1]
-        dv[iris] = close_at(uv[iris, 0]) - uv[iris, 1]
+        dv[upper] = share * (close_at(up_uv[:, 0]) - up_uv[:, 1])
+        dv[lower] = share * (close_at(lo_uv[:, 0]) - lo_uv[:, 1])
+        dv[iris] = share * (close_at(uv[iris, 0]) - uv[iris, 1])
         # the skin above the lid (crease) follows part of the way
         eye_pts = upper + lower + iris
         mask = np.ones(n, bool)
@@ -335,7 +340,7 @@ class Rig:
         d_up = np.sqrt(((uv[:, None] - up_uv[None]) ** 2).sum(-1))
         nearest = d_up.argmin(1)
         above = uv[:, 1] < upper_v(uv[:, 0]) + 0.01
-        dist = np.maximum(d_up.min(1) - 0.8 * aperture, 0.0)
+        dist = np.maximum(d_up.min(1) - 0.6 * aperture, 0.0)
         fall = np.exp(-(dist**2) / (2 * (0.5 * aperture) ** 2))
         dv = np.where(mask & above, fall * dv[np.array(upper)[nearest]], dv)
         out[f"eyeBlink{side}"] = (zeros, dv)
