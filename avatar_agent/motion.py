@@ -284,4 +284,6 @@ def _fps_from_times(times: np.ndarray, path: str | Path) -> float:
     step = float(np.median(steps))
     if step <= 0 or np.max(np.abs(steps - step)) > 0.25 * step:
         raise MotionError(f"{path}: 'time' must increase in even steps (one row per frame)")
-    return 1.0 / step
+    # the whole span averages out the rounding of the printed times
+    fps = (len(times) - 1) / float(times[-1] - times[0])
+    return round(fps, 3)

@@ -165,6 +165,10 @@ class FaceDetector:
     def detect(self, image: np.ndarray) -> list[DetectedFace]:
         """Find faces in an RGB uint8 image, ordered left to right.
 
+        The detector sees a downscaled, letterboxed image, so faces in wide,
+        tall or large photos can be missed; the image is therefore also
+        searched in overlapping square windows, and faces found twice merged.
+
         Args:
             image: ``(H, W, 3)`` uint8 RGB.
 
@@ -172,6 +176,30 @@ class FaceDetector:
             The faces found (possibly none).
         """
         img = np.ascontiguousarray(image[:, :, :3], dtype=np.uint8)
+        faces = self._detect_window(img)
+        h, w = img.shape[:2]
+        sides = [min(h, w)] if max(h, w) > 1.2 * min(h, w) else []
+        if min(h, w) >= 700:
+            sides.append(min(h, w) // 2)
+        for side in sides:
+            step = max(1, side // 2)
+            for y in range(0, max(1, h - side + step), step):
+                for x in range(0, max(1, w - side + step), step):
+                    y0, x0 = min(y, h - side), min(x, w - side)
+                    window = np.ascontiguousarray(img[y0 : y0 + side, x0 : x0 + side])
+                    for f in self._detect_window(window):
+                        f.landmarks[:, 0] += x0
+                        f.landmarks[:, 1] += y0
+                        faces.append(f)
+        merged: list[DetectedFace] = []
+        for f in sorted(faces, key=lambda f: -f.width):
+            nose = f.landmarks[1, :2]
+            if all(np.linalg.norm(g.landmarks[1, :2] - nose) > 0.3 * g.width for g in merged):
+                merged.append(f)
+        merged.sort(key=lambda f: f.bbox[0])
+        return merged
+
+    def _detect_window(self, img: np.ndarray) -> list[DetectedFace]:
         h, w = img.shape[:2]
         result = self._landmarker.detect(
             self._mp.Image(image_format=self._mp.ImageFormat.SRGB, data=img)
@@ -187,5 +215,4 @@ class FaceDetector:
                 matrix = np.asarray(result.facial_transformation_matrixes[i], dtype=np.float64)
             yaw, pitch, roll = pose_from_matrix(matrix)
             faces.append(DetectedFace(pts, shapes, matrix, yaw, pitch, roll))
-        faces.sort(key=lambda f: f.bbox[0])
         return faces

@@ -30,9 +30,17 @@ class Eyelids:
         rest: ``(N, 2)`` control-point positions at neutral motion.
         iod: Inter-ocular distance in pixels.
         warp_share: Fraction of the blink done by the warp (the rest is drawn).
+        face_skin: Typical facial skin colour; brightens the shaded lid sample.
     """
 
-    def __init__(self, image: np.ndarray, rest: np.ndarray, iod: float, warp_share: float) -> None:
+    def __init__(
+        self,
+        image: np.ndarray,
+        rest: np.ndarray,
+        iod: float,
+        warp_share: float,
+        face_skin: tuple[int, int, int] | None = None,
+    ) -> None:
         self.iod = iod
         self.warp_share = warp_share
         self._eyes = []
@@ -41,6 +49,8 @@ class Eyelids:
             lo = rest[list(lower)]
             close = lo + 0.15 * (up - lo)  # where the lid edge rests when closed
             skin, lash = self._colours(image, up, iod)
+            if face_skin is not None:
+                skin = 0.5 * skin + 0.5 * np.asarray(face_skin, np.float32)
             self._eyes.append((PARAM_INDEX[name], list(upper), up, close, skin, lash))
 
     @staticmethod
@@ -112,7 +122,7 @@ class Eyelids:
         yy = np.arange(y1 - y0, dtype=np.float32)[:, None] + y0
         edge_y = np.interp(np.arange(x0, x1) + 0.5, *_sorted(target))[None, :]
         dist = np.clip(edge_y - yy, 0, None) / max(1.0, 0.06 * self.iod)
-        shade = 0.86 + 0.14 * np.clip(dist, 0, 1)
+        shade = 0.9 + 0.1 * np.clip(dist, 0, 1)
         region = frame[y0:y1, x0:x1].astype(np.float32)
         lid = skin[None, None, :] * shade[..., None]
         out = region * (1 - a[..., None]) + lid * a[..., None]

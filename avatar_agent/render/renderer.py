@@ -59,11 +59,12 @@ class CPURenderer:
         # premultiplied person layer: image = person + plate * (1 - matte), exactly, so a
         # frame with no motion reproduces the portrait
         self._matte = np.ascontiguousarray(b.masks["person"])
-        self._plate_roi = np.ascontiguousarray(b.plate[self._roi])
-        self._person = cv2.subtract(self._image, _scale_by(b.plate, cv2.bitwise_not(self._matte)))
+        plate = _fit_plate(self._image, b.plate, self._matte)
+        self._plate_roi = np.ascontiguousarray(plate[self._roi])
+        self._person = cv2.subtract(self._image, _scale_by(plate, cv2.bitwise_not(self._matte)))
         self.eyelids = Eyelids(
             b.image, self.rig.points + self.rig.rest_offset, self.rig.iod,
-            self.rig.config.blink_warp_share,
+            self.rig.config.blink_warp_share, b.meta["colours"]["skin"],
         )  # fmt: skip
         self.mouth = MouthInterior(
             self.rig.points + self.rig.rest_offset,
@@ -108,3 +109,15 @@ class CPURenderer:
 def _scale_by(image: np.ndarray, weight: np.ndarray) -> np.ndarray:
     """``image * weight / 255`` for an RGB uint8 image and a one-channel uint8 weight."""
     return cv2.multiply(image, cv2.cvtColor(weight, cv2.COLOR_GRAY2RGB), scale=1.0 / 255.0)
+
+
+def _fit_plate(image: np.ndarray, plate: np.ndarray, matte: np.ndarray) -> np.ndarray:
+    """Lower the plate where ``plate * (1 - matte)`` would exceed the image.
+
+    Then ``person = image - plate * (1 - matte)`` needs no clipping, and
+    ``person + plate * (1 - matte)`` gives back the image exactly.
+    """
+    keep = (255.0 - matte.astype(np.float32))[..., None] / 255.0
+    limit = np.floor(image.astype(np.float32) / np.maximum(keep, 1e-6))
+    out = np.minimum(plate.astype(np.float32), limit)
+    return np.clip(out, 0, 255).astype(np.uint8)

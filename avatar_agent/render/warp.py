@@ -47,7 +47,8 @@ def delaunay(points: np.ndarray) -> np.ndarray:
     tri_arr = np.unique(np.sort(np.array(tris, dtype=np.int32), axis=1), axis=0)
     # drop degenerate triangles
     a, b, c = pts[tri_arr[:, 0]], pts[tri_arr[:, 1]], pts[tri_arr[:, 2]]
-    area = np.abs(np.cross(b - a, c - a))
+    ab, ac = b - a, c - a
+    area = np.abs(ab[:, 0] * ac[:, 1] - ab[:, 1] * ac[:, 0])
     return tri_arr[area > 1e-6]
 
 
@@ -84,10 +85,8 @@ class WarpField:
         self.nodes = nodes.reshape(gh, gw, 2).astype(np.float32)
         self.triangles = delaunay(points)
         self.index, self.weights = _barycentric(points, self.triangles, nodes)
-        self._mx = np.ascontiguousarray(np.broadcast_to(np.arange(gw, dtype=np.float32), (gh, gw)))
-        self._my = np.ascontiguousarray(
-            np.broadcast_to(np.arange(gh, dtype=np.float32)[:, None], (gh, gw))
-        )
+        px, py = np.meshgrid(np.arange(x0, x1, dtype=np.float32), np.arange(y0, y1, dtype=np.float32))
+        self._identity = np.dstack([px, py])
 
     def forward(self, displacement: np.ndarray) -> np.ndarray:
         """Forward displacement at the grid nodes, ``(gh, gw, 2)`` float32."""
@@ -113,7 +112,12 @@ class WarpField:
             my = (src[..., 1] - y0 + 0.5) / self.sy - 0.5
             d_at = cv2.remap(fwd, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
             src = self.nodes - d_at
-        return cv2.resize(src, (self.width, self.height), interpolation=cv2.INTER_LINEAR)
+        # upsample the displacement, not the coordinates: the grid does not reach the
+        # region's outer half-cells, where resize clamps (harmless for a displacement
+        # that is zero at the border, wrong for coordinates)
+        back = cv2.resize(src - self.nodes, (self.width, self.height), interpolation=cv2.INTER_LINEAR)
+        back += self._identity
+        return back
 
 
 def _barycentric(
