@@ -19,7 +19,9 @@ def _add_enroll(sub: argparse._SubParsersAction) -> None:
     p.add_argument("portrait", help="image file (PNG, JPEG, ...)")
     p.add_argument("-o", "--out", required=True, help="bundle to write, e.g. NAME.avatar")
     p.add_argument("--size", type=int, default=512, help="output size in pixels (default 512)")
-    p.add_argument("--face", type=int, default=None, help="face to use when there are several (0 = leftmost)")
+    p.add_argument(
+        "--face", type=int, default=None, help="face to use when there are several (0 = leftmost)"
+    )
     p.add_argument("--face-model", default=None, help="path of MediaPipe face_landmarker.task")
     p.set_defaults(func=_cmd_enroll)
 
@@ -36,9 +38,13 @@ def _add_render(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("render", help="render a talking-head MP4 from audio")
     _add_audio_args(p)
     p.add_argument("--out", required=True, help="MP4 file to write")
-    p.add_argument("--avatar", default=None, help="avatar bundle or portrait image (default: embedded)")
+    p.add_argument(
+        "--avatar", default=None, help="avatar bundle or portrait image (default: embedded)"
+    )
     p.add_argument("--size", type=int, default=512, help="output size in pixels (default 512)")
-    p.add_argument("--motion", default=None, help="render this motion CSV/JSON instead of driving from audio")
+    p.add_argument(
+        "--motion", default=None, help="render this motion CSV/JSON instead of driving from audio"
+    )
     p.set_defaults(func=_cmd_render)
 
 

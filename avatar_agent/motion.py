@@ -202,7 +202,7 @@ class MotionTrack:
             writer = csv.writer(fh)
             writer.writerow(["time", *names])
             for t, row in zip(self.times, self.values[:, idx], strict=True):
-                writer.writerow([f"{t:.6f}", *(f"{v:.5g}" for v in row)])
+                writer.writerow([f"{t:.6f}", *(f"{v:.6g}" for v in row)])
 
     @classmethod
     def from_csv(cls, path: str | Path, *, fps: float | None = None) -> MotionTrack:

@@ -53,8 +53,19 @@ def row(renderer: CPURenderer) -> np.ndarray:
         pad = cv2.copyMakeBorder(img, half, half, half, half, cv2.BORDER_REPLICATE)
         crop = pad[y0 + half : y0 + 3 * half, x0 + half : x0 + 3 * half]
         tile = cv2.resize(crop, (TILE, TILE), interpolation=cv2.INTER_AREA)
-        cv2.putText(tile, label, (6, TILE - 8), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (0, 0, 0), 3, cv2.LINE_AA)
-        cv2.putText(tile, label, (6, TILE - 8), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (255, 255, 255), 1, cv2.LINE_AA)
+        cv2.putText(
+            tile, label, (6, TILE - 8), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (0, 0, 0), 3, cv2.LINE_AA
+        )
+        cv2.putText(
+            tile,
+            label,
+            (6, TILE - 8),
+            cv2.FONT_HERSHEY_SIMPLEX,
+            0.5,
+            (255, 255, 255),
+            1,
+            cv2.LINE_AA,
+        )
         tiles.append(tile)
     half_n = len(tiles) // 2
     return np.concatenate([np.concatenate(tiles[:half_n], 1), np.concatenate(tiles[half_n:], 1)], 0)

@@ -19,6 +19,16 @@ OUT = ROOT / "avatar_agent" / "assets" / "default.avatar"
 with tempfile.TemporaryDirectory() as tmp:
     src = Path(tmp) / "astronaut.png"
     Image.fromarray(skimage.data.astronaut()).save(src)
-    cmd = [sys.executable, "-m", "avatar_agent", "enroll", str(src), "-o", str(OUT), "--size", "512"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "avatar_agent",
+        "enroll",
+        str(src),
+        "-o",
+        str(OUT),
+        "--size",
+        "512",
+    ]
     subprocess.run(cmd, check=True)
 print(OUT)

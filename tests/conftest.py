@@ -39,7 +39,10 @@ def astronaut() -> np.ndarray:
 def eye_opening(landmarks: np.ndarray) -> float:
     """Mean vertical lid gap of both eyes divided by eye width (re-detected landmarks)."""
     vals = []
-    for up, lo in ((mesh.LEFT_EYE_UPPER, mesh.LEFT_EYE_LOWER), (mesh.RIGHT_EYE_UPPER, mesh.RIGHT_EYE_LOWER)):
+    for up, lo in (
+        (mesh.LEFT_EYE_UPPER, mesh.LEFT_EYE_LOWER),
+        (mesh.RIGHT_EYE_UPPER, mesh.RIGHT_EYE_LOWER),
+    ):
         u = landmarks[list(up[2:-2]), 1]
         lower = landmarks[list(lo[2:-2]), 1]
         width = abs(landmarks[up[0], 0] - landmarks[up[-1], 0])

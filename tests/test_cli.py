@@ -88,10 +88,20 @@ def test_render_with_portrait_image(tmp_path, astronaut):
 
 
 def test_cli_errors(tmp_path, capsys):
-    assert main(["render", "--audio", str(tmp_path / "none.wav"), "--out", str(tmp_path / "x.mp4")]) == 2
+    assert (
+        main(["render", "--audio", str(tmp_path / "none.wav"), "--out", str(tmp_path / "x.mp4")])
+        == 2
+    )
     assert "error" in capsys.readouterr().err
     bad = tmp_path / "bad.avatar"
     bad.write_text("nope")
     wav = _speech_like(tmp_path / "a.wav", 0.3)
-    assert main(["render", "--audio", str(wav), "--avatar", str(bad), "--out", str(tmp_path / "x.mp4")]) == 2
-    assert main(["motion", "--audio", str(wav), "--out", str(tmp_path / "m.csv"), "--fps", "0"]) == 2
+    assert (
+        main(
+            ["render", "--audio", str(wav), "--avatar", str(bad), "--out", str(tmp_path / "x.mp4")]
+        )
+        == 2
+    )
+    assert (
+        main(["motion", "--audio", str(wav), "--out", str(tmp_path / "m.csv"), "--fps", "0"]) == 2
+    )

@@ -56,7 +56,9 @@ def test_encodings_accepted(astronaut, tmp_path, mode):
         rgba[:40, :40, 3] = 0
         path = _save(rgba, tmp_path / "a.png")
     elif mode == "I;16":
-        g16 = (np.asarray(Image.fromarray(astronaut).convert("L"), np.uint16) * 257).astype(np.uint16)
+        g16 = (np.asarray(Image.fromarray(astronaut).convert("L"), np.uint16) * 257).astype(
+            np.uint16
+        )
         path = _save(Image.fromarray(g16), tmp_path / "d.png")
     else:
         # stored rotated; EXIF orientation 6 says "rotate 90° clockwise to display"
@@ -137,7 +139,15 @@ def test_cli_errors_are_one_line(tmp_path):
     txt = tmp_path / "face.jpg"
     txt.write_text("definitely not a jpeg")
     proc = subprocess.run(
-        [sys.executable, "-m", "avatar_agent", "enroll", str(txt), "-o", str(tmp_path / "x.avatar")],
+        [
+            sys.executable,
+            "-m",
+            "avatar_agent",
+            "enroll",
+            str(txt),
+            "-o",
+            str(tmp_path / "x.avatar"),
+        ],
         capture_output=True,
         text=True,
     )

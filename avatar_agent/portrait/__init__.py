@@ -1,0 +1,1 @@
+"""Portrait enrollment: image loading, face landmarks, the avatar bundle."""

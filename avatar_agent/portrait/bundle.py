@@ -138,7 +138,9 @@ class AvatarBundle:
                     raise BundleError(f"{p} is not an avatar bundle (no manifest.json)")
                 meta = json.loads(zf.read("manifest.json"))
                 if meta.get("format") != FORMAT_NAME:
-                    raise BundleError(f"{p} is not an avatar bundle (format {meta.get('format')!r})")
+                    raise BundleError(
+                        f"{p} is not an avatar bundle (format {meta.get('format')!r})"
+                    )
                 version = int(meta.get("version", 0))
                 if version > FORMAT_VERSION:
                     raise BundleError(

@@ -280,7 +280,9 @@ def _background_plate(img: np.ndarray, person: np.ndarray, lm: np.ndarray) -> np
     work = min(size, 192)
     f = work / size
     small = cv2.resize(img, (work, work), interpolation=cv2.INTER_AREA)
-    small_hole = (cv2.resize(hole, (work, work), interpolation=cv2.INTER_NEAREST) > 0).astype(np.uint8)
+    small_hole = (cv2.resize(hole, (work, work), interpolation=cv2.INTER_NEAREST) > 0).astype(
+        np.uint8
+    )
     small_hole = cv2.dilate(small_hole, np.ones((3, 3), np.uint8))
     filled = cv2.inpaint(cv2.cvtColor(small, cv2.COLOR_RGB2BGR), small_hole, 5, cv2.INPAINT_TELEA)
     filled = cv2.cvtColor(filled, cv2.COLOR_BGR2RGB)
@@ -391,12 +393,16 @@ def _build_bundle(
     eye_r = lm[list(mesh.RIGHT_EYE), :2].mean(0)
     eye_l = lm[list(mesh.LEFT_EYE), :2].mean(0)
     iod = float(np.linalg.norm(eye_l - eye_r))
+
+    def poly(idx: tuple[int, ...]) -> np.ndarray:
+        return _poly(size, lm[list(idx)])
+
     masks = {
-        "face": _poly(size, lm[list(mesh.FACE_OVAL)]),
-        "lips": cv2.subtract(_poly(size, lm[list(mesh.LIPS_OUTER)]), _poly(size, lm[list(mesh.LIPS_INNER)])),
-        "mouth": _poly(size, lm[list(mesh.LIPS_INNER)]),
-        "eyes": cv2.max(_poly(size, lm[list(mesh.RIGHT_EYE)]), _poly(size, lm[list(mesh.LEFT_EYE)])),
-    }  # fmt: skip
+        "face": poly(mesh.FACE_OVAL),
+        "lips": cv2.subtract(poly(mesh.LIPS_OUTER), poly(mesh.LIPS_INNER)),
+        "mouth": poly(mesh.LIPS_INNER),
+        "eyes": cv2.max(poly(mesh.RIGHT_EYE), poly(mesh.LEFT_EYE)),
+    }
     person = _person_matte(crop, lm)
     masks["person"] = person
     hair = cv2.subtract(person, cv2.dilate(masks["face"], np.ones((5, 5), np.uint8)))

@@ -92,5 +92,7 @@ def load_portrait(path: str | Path) -> np.ndarray:
     except (OSError, ValueError, SyntaxError) as exc:
         raise EnrollmentError(f"cannot read image {p}: corrupt or truncated ({exc})") from exc
     if arr.size == 0 or min(arr.shape[:2]) < 16:
-        raise EnrollmentError(f"image too small to hold a face: {p} ({arr.shape[1]}x{arr.shape[0]})")
+        raise EnrollmentError(
+            f"image too small to hold a face: {p} ({arr.shape[1]}x{arr.shape[0]})"
+        )
     return to_rgb8(arr)

@@ -13,7 +13,9 @@ _UPPER = (0.125, 0.095, 0.08, 0.065, 0.055, 0.05)
 _LOWER = (0.08, 0.08, 0.075, 0.065, 0.055, 0.05)
 
 
-def make_teeth(iod: float, height: float, colour: tuple[int, int, int], *, lower: bool) -> np.ndarray:
+def make_teeth(
+    iod: float, height: float, colour: tuple[int, int, int], *, lower: bool
+) -> np.ndarray:
     """Draw a row of teeth as an RGBA sprite.
 
     A continuous band (so no cavity shows between teeth) with soft separation
@@ -52,7 +54,9 @@ def make_teeth(iod: float, height: float, colour: tuple[int, int, int], *, lower
     along = t * h  # distance from the gum
     alpha = np.clip(length[None, :] - along + 0.5, 0, 1)
     shade_arch = 1.0 - 0.11 * rank
-    sep = 1.0 - 0.28 * np.exp(-((np.minimum(f, 1 - f) * (right - left)) ** 2) / (2 * (0.6 * ss) ** 2))
+    sep = 1.0 - 0.28 * np.exp(
+        -((np.minimum(f, 1 - f) * (right - left)) ** 2) / (2 * (0.6 * ss) ** 2)
+    )
     rnd = 1.0 - 0.1 * (2 * f - 1) ** 2
     shade = (0.82 + 0.18 * t) * (shade_arch * sep * rnd)[None, :]
     rgb = np.array(colour, np.float32)[None, None, :] * shade[..., None]

@@ -1,0 +1,1 @@
+"""Rendering: rig, warp, eyelids, mouth interior and the CPU renderer."""

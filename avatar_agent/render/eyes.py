@@ -72,7 +72,9 @@ class Eyelids:
         dark = lash_arr[np.argsort(lash_arr.sum(1))[: max(1, len(lash_arr) // 5)]].mean(0)
         return skin, dark
 
-    def draw(self, frame: np.ndarray, points: np.ndarray, motion: np.ndarray, offset: tuple[int, int]) -> None:
+    def draw(
+        self, frame: np.ndarray, points: np.ndarray, motion: np.ndarray, offset: tuple[int, int]
+    ) -> None:
         """Draw the lids into ``frame`` (a region at ``offset`` of the output) in place.
 
         Args:

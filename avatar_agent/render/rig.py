@@ -134,7 +134,10 @@ class Rig:
         x1, y1 = min(size - 1.0, math.ceil(x1)), min(size - 1.0, math.ceil(y1))
         self.roi = (int(x0), int(y0), int(x1) + 1, int(y1) + 1)
         inside = (
-            (ring[:, 0] > x0 + 2) & (ring[:, 0] < x1 - 2) & (ring[:, 1] > y0 + 2) & (ring[:, 1] < y1 - 2)
+            (ring[:, 0] > x0 + 2)
+            & (ring[:, 0] < x1 - 2)
+            & (ring[:, 1] > y0 + 2)
+            & (ring[:, 1] < y1 - 2)
         )
         ring, ring_z = ring[inside], ring_z[inside]
         anchors = []
@@ -260,7 +263,10 @@ class Rig:
         inward = -np.sign(u) * _smoothstep(0.05, mouth_half, np.abs(u))
         centre_w = 1.0 - _smoothstep(0.0, mouth_half, np.abs(u))
         out["mouthPucker"] = (0.09 * inward * lip, 0.015 * centre_w * (lower - upper))
-        out["mouthFunnel"] = (0.07 * inward * lip, 0.05 * centre_w * (lower - upper) * (1 - outer * 0.5))
+        out["mouthFunnel"] = (
+            0.07 * inward * lip,
+            0.05 * centre_w * (lower - upper) * (1 - outer * 0.5),
+        )
         out["mouthRollLower"] = (zeros, -0.07 * outer * lower)
         out["mouthRollUpper"] = (zeros, 0.06 * outer * upper)
         out["mouthShrugLower"] = (zeros, -0.05 * lower - 0.03 * wj * (lip == 0))

@@ -85,7 +85,9 @@ class WarpField:
         self.nodes = nodes.reshape(gh, gw, 2).astype(np.float32)
         self.triangles = delaunay(points)
         self.index, self.weights = _barycentric(points, self.triangles, nodes)
-        px, py = np.meshgrid(np.arange(x0, x1, dtype=np.float32), np.arange(y0, y1, dtype=np.float32))
+        px, py = np.meshgrid(
+            np.arange(x0, x1, dtype=np.float32), np.arange(y0, y1, dtype=np.float32)
+        )
         self._identity = np.dstack([px, py])
 
     def forward(self, displacement: np.ndarray) -> np.ndarray:
@@ -115,7 +117,9 @@ class WarpField:
         # upsample the displacement, not the coordinates: the grid does not reach the
         # region's outer half-cells, where resize clamps (harmless for a displacement
         # that is zero at the border, wrong for coordinates)
-        back = cv2.resize(src - self.nodes, (self.width, self.height), interpolation=cv2.INTER_LINEAR)
+        back = cv2.resize(
+            src - self.nodes, (self.width, self.height), interpolation=cv2.INTER_LINEAR
+        )
         back += self._identity
         return back
 
