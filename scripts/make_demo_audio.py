@@ -18,6 +18,9 @@ carries the sample index at which espeak-ng starts that phoneme (``sample``;
 (U+02C8, U+02CC) the events leave out are taken from espeak_TextToPhonemes for
 the same sentence and put in front of their phoneme. "_" is silence: espeak's
 own pauses (comma, phrase breaks) and the inserted lead-in, gaps and lead-out.
+A phoneme that espeak gives no samples of (its start equals the next one's, as
+for the /l/ of "else") is left out, so the list is contiguous with no empty
+entries.
 
 Output is deterministic (no randomness in espeak-ng's synthesis): two runs give
 byte-identical files; the md5 is printed at the end.
@@ -41,8 +44,8 @@ SENTENCES = (
     "Is there anything else I can help with?",
 )
 VOICE = "en-us+m3"  # espeak-ng language "en-us" with the "m3" voice variant
-RATE_WPM = 155
-ESPEAK_VOLUME = 60  # espeak's own amplitude (default 100 nearly clips); see PEAK
+RATE_WPM = 177  # the slowest whole rate that keeps demo.wav under 300 kB (see DEMO_AUDIO.md)
+ESPEAK_VOLUME = 80  # espeak amplitude (its default 100 nearly clips); the peak is set by PEAK
 PEAK = 0.8  # final peak, fraction of full scale
 LEAD_S = 0.2
 PAUSE_S = 0.15
@@ -96,11 +99,11 @@ class Espeak:
         lib.espeak_SetVoiceByName.argtypes = [ctypes.c_char_p]
         lib.espeak_SetParameter.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int]
         lib.espeak_SetSynthCallback.argtypes = [_SynthCallback]
-        lib.espeak_Synth.argtypes = [ctypes.c_char_p, ctypes.c_size_t, ctypes.c_uint, ctypes.c_int,
-                                     ctypes.c_uint, ctypes.c_uint, ctypes.c_void_p, ctypes.c_void_p]  # fmt: skip
+        u, p = ctypes.c_uint, ctypes.c_void_p
+        lib.espeak_Synth.argtypes = [ctypes.c_char_p, ctypes.c_size_t, u, ctypes.c_int, u, u, p, p]
         lib.espeak_TextToPhonemes.restype = ctypes.c_char_p
-        lib.espeak_TextToPhonemes.argtypes = [ctypes.POINTER(ctypes.c_char_p), ctypes.c_int,
-                                              ctypes.c_int]  # fmt: skip
+        text_ptr = ctypes.POINTER(ctypes.c_char_p)
+        lib.espeak_TextToPhonemes.argtypes = [text_ptr, ctypes.c_int, ctypes.c_int]
         flags = INITIALIZE_PHONEME_EVENTS | INITIALIZE_PHONEME_IPA
         self.sample_rate = lib.espeak_Initialize(AUDIO_OUTPUT_SYNCHRONOUS, 0, None, flags)
         if self.sample_rate <= 0:
@@ -116,7 +119,7 @@ class Espeak:
         self._callback = _SynthCallback(self._on_synth)  # keep a reference while in use
         lib.espeak_SetSynthCallback(self._callback)
 
-    def _on_synth(self, wav, n: int, events) -> int:  # noqa: ANN001 (ctypes pointers)
+    def _on_synth(self, wav, n: int, events) -> int:  # (short *, int, espeak_EVENT *)
         i = 0
         while events[i].type != EVENT_LIST_TERMINATED:
             ev = events[i]
@@ -173,7 +176,8 @@ def sentence_segments(
     if starts != sorted(starts) or not starts or starts[-1] > len(audio):
         raise SystemExit("phoneme events out of order or past the audio")
     segs = [(SILENCE, 0, starts[0])]
-    segs += [(n or SILENCE, s, e) for n, s, e in zip(names, starts, [*starts[1:], len(audio)])]
+    ends = [*starts[1:], len(audio)]
+    segs += [(n or SILENCE, s, e) for n, s, e in zip(names, starts, ends, strict=True)]
     voiced = np.flatnonzero(audio)
     a, b = int(voiced[0]), int(voiced[-1]) + 1
     out = [(n, max(s, a) - a, min(e, b) - a) for n, s, e in segs if min(e, b) > max(s, a)]

@@ -262,6 +262,9 @@ def _person_matte(img: np.ndarray, lm: np.ndarray) -> np.ndarray:
     holes = ~np.isin(labels, list(border)) & (inv > 0)
     fg[holes] = 1
     fg = cv2.morphologyEx(fg, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
+    # GrabCut cuts into fly-away hair; grow the matte so edge pixels belong to the person
+    # (otherwise hair colour stays behind on the background plate when the head moves)
+    fg = cv2.dilate(fg, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5)))
     big = cv2.resize(fg.astype(np.float32), (size, size), interpolation=cv2.INTER_LINEAR)
     sigma = max(0.8, size / 400)
     big = cv2.GaussianBlur(big, (0, 0), sigma)

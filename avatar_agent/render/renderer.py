@@ -112,12 +112,17 @@ def _scale_by(image: np.ndarray, weight: np.ndarray) -> np.ndarray:
 
 
 def _fit_plate(image: np.ndarray, plate: np.ndarray, matte: np.ndarray) -> np.ndarray:
-    """Lower the plate where ``plate * (1 - matte)`` would exceed the image.
+    """Adjust the plate at soft matte edges so the person layer is a valid premultiplied layer.
 
-    Then ``person = image - plate * (1 - matte)`` needs no clipping, and
-    ``person + plate * (1 - matte)`` gives back the image exactly.
+    With ``person = image - plate * (1 - a)``, a consistent layer needs
+    ``0 <= person <= 255 * a`` (colours within range). Where the inpainted plate
+    breaks that, the plate is solved from the clamped person value instead, so
+    ``person + plate * (1 - a)`` still gives back the image, and warped edges
+    never carry stray colour onto the background.
     """
-    keep = (255.0 - matte.astype(np.float32))[..., None] / 255.0
-    limit = np.floor(image.astype(np.float32) / np.maximum(keep, 1e-6))
-    out = np.minimum(plate.astype(np.float32), limit)
-    return np.clip(out, 0, 255).astype(np.uint8)
+    a = matte.astype(np.float32)[..., None] / 255.0
+    img = image.astype(np.float32)
+    person = np.clip(img - plate.astype(np.float32) * (1.0 - a), 0.0, 255.0 * a)
+    fitted = np.where(a < 1.0, (img - person) / np.maximum(1.0 - a, 1e-6), plate)
+    fitted = np.floor(np.clip(fitted, 0.0, 255.0))
+    return fitted.astype(np.uint8)

@@ -54,7 +54,7 @@ class RigConfig:
     ring_scales: tuple[float, ...] = (1.2, 1.45, 1.75)
     blink_warp_share: float = 0.75
     pivot_depth: float = 0.55
-    neck_fade: float = 0.6
+    neck_fade: float = 0.45
 
 
 def _smoothstep(e0: float, e1: float, x: np.ndarray) -> np.ndarray:
