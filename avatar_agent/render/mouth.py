@@ -49,7 +49,6 @@ class MouthInterior:
         self._upper_edge = float(line[1] + 0.06 * iod)
         self._lower_top = float(line[1] + 0.035 * iod)
         self._min_area = max(2.0, (0.01 * iod) ** 2 * 4)
-        self._shade = np.zeros(0)
 
     @staticmethod
     def _split(sprite: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

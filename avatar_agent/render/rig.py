@@ -200,7 +200,6 @@ class Rig:
         lip = np.maximum(lower, upper)
         chin_v = v[mesh.CHIN]
         low_lip_v = v[mesh.LOWER_LIP_BOTTOM]
-        up_lip_v = v[mesh.UPPER_LIP_TOP]
         mouth_half = 0.5 * abs(u[mesh.MOUTH_LEFT] - u[mesh.MOUTH_RIGHT])
         outer = np.zeros(n)
         outer[list(mesh.LIPS_OUTER)] = 1.0
@@ -252,7 +251,6 @@ class Rig:
             nose_c = uv[mesh.NOSE_TIP] + np.array([sgn * 0.16, 0.0])
             gn = np.exp(-((uv - nose_c) ** 2).sum(1) / (2 * 0.1**2))
             out[f"noseSneer{side}"] = (zeros, -0.05 * gn - 0.02 * upper * half * g_wide)
-            _ = g_wide
         pl, pr = out.pop("cheekPuff_Left"), out.pop("cheekPuff_Right")
         out["cheekPuff"] = (pl[0] + pr[0], zeros)
 
@@ -271,7 +269,6 @@ class Rig:
         out["mouthRollUpper"] = (zeros, 0.06 * outer * upper)
         out["mouthShrugLower"] = (zeros, -0.05 * lower - 0.03 * wj * (lip == 0))
         out["mouthShrugUpper"] = (zeros, -0.04 * upper)
-        _ = up_lip_v
 
         # eyes
         for side, up_i, lo_i, iris, brow_in, brow_out, sgn in (
