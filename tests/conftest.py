@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import av
 import numpy as np
 import pytest
 
@@ -56,3 +59,22 @@ def lip_gap(landmarks: np.ndarray) -> float:
         landmarks[list(mesh.LEFT_EYE), :2].mean(0) - landmarks[list(mesh.RIGHT_EYE), :2].mean(0)
     )
     return float((landmarks[mesh.INNER_LOWER_MID, 1] - landmarks[mesh.INNER_UPPER_MID, 1]) / iod)
+
+
+def encode(path: Path, fmt: str, codec: str, x: np.ndarray, rate: int, **options: str) -> Path:
+    """Encode (channels, n) float samples with PyAV (it converts format and frame size)."""
+    layout = "mono" if x.shape[0] == 1 else "stereo"
+    with av.open(str(path), "w", format=fmt) as container:
+        stream = container.add_stream(codec, rate=rate, options=options)
+        stream.layout = layout
+        for i in range(0, x.shape[1], 1000):
+            frame = av.AudioFrame.from_ndarray(
+                np.ascontiguousarray(x[:, i : i + 1000]), format="fltp", layout=layout
+            )
+            frame.sample_rate = rate
+            frame.pts = i
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode(None):
+            container.mux(packet)
+    return path

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import math
 import wave
-from pathlib import Path
 
 import av
 import numpy as np
 import pytest
+from conftest import encode
 
 from avatar_agent.audio import (
     TARGET_RATE,
@@ -34,25 +34,6 @@ def tones(rate: int, channels: int, seconds: float = 0.5) -> np.ndarray:
     t = np.arange(int(rate * seconds)) / rate
     rows = [a * np.sin(2 * np.pi * f * t) for f, a in zip(FREQS, AMPS, strict=True)]
     return np.stack(rows[:channels]).astype(np.float32)
-
-
-def encode(path: Path, fmt: str, codec: str, x: np.ndarray, rate: int, **options: str) -> Path:
-    """Encode (channels, n) float samples with PyAV (it converts format and frame size)."""
-    layout = "mono" if x.shape[0] == 1 else "stereo"
-    with av.open(str(path), "w", format=fmt) as container:
-        stream = container.add_stream(codec, rate=rate, options=options)
-        stream.layout = layout
-        for i in range(0, x.shape[1], 1000):
-            frame = av.AudioFrame.from_ndarray(
-                np.ascontiguousarray(x[:, i : i + 1000]), format="fltp", layout=layout
-            )
-            frame.sample_rate = rate
-            frame.pts = i
-            for packet in stream.encode(frame):
-                container.mux(packet)
-        for packet in stream.encode(None):
-            container.mux(packet)
-    return path
 
 
 def peak_hz(x: np.ndarray, rate: int) -> float:

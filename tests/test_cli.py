@@ -5,9 +5,9 @@ from __future__ import annotations
 import csv
 import math
 
-import av
 import numpy as np
 import pytest
+from conftest import encode
 
 from avatar_agent.cli import main
 from avatar_agent.motion import PARAMS, MotionTrack
@@ -15,22 +15,12 @@ from avatar_agent.video import probe_mp4, read_mp4_frames
 
 
 def _speech_like(path, seconds=2.0, rate=44100, channels=2):
+    """Voiced syllables at 3 Hz for the first 60 %, then silence, written as 16-bit WAV."""
     t = np.arange(int(seconds * rate)) / rate
     env = np.clip(np.sin(2 * np.pi * 3.0 * t), 0, None)
-    env[t > seconds * 0.6] = 0.0  # trailing silence
+    env[t > seconds * 0.6] = 0.0
     tone = 0.4 * env * np.sin(2 * np.pi * 180 * t) * (1 + 0.3 * np.sin(2 * np.pi * 900 * t))
-    data = np.stack([tone] * channels).astype(np.float32)
-    with av.open(str(path), "w") as out:
-        s = out.add_stream("pcm_s16le", rate=rate, layout="stereo" if channels == 2 else "mono")
-        frame = av.AudioFrame.from_ndarray(
-            (data.T.reshape(1, -1) * 32767).astype(np.int16), format="s16", layout=s.layout.name
-        )
-        frame.sample_rate = rate
-        for p in s.encode(frame):
-            out.mux(p)
-        for p in s.encode(None):
-            out.mux(p)
-    return path
+    return encode(path, "wav", "pcm_s16le", np.stack([tone] * channels).astype(np.float32), rate)
 
 
 def test_motion_csv(tmp_path):

@@ -30,6 +30,7 @@ import cv2
 import numpy as np
 
 from avatar_agent.errors import BundleError
+from avatar_agent.portrait import mesh
 
 __all__ = ["FORMAT_NAME", "FORMAT_VERSION", "MASK_NAMES", "AvatarBundle"]
 
@@ -170,7 +171,7 @@ class AvatarBundle:
             meta=meta,
         )
         s = bundle.size
-        if bundle.image.shape != (s, s, 3) or bundle.landmarks.shape != (478, 3):
+        if bundle.image.shape != (s, s, 3) or bundle.landmarks.shape != (mesh.N_LANDMARKS, 3):
             raise BundleError(f"{p}: inconsistent bundle contents")
         return bundle
 

@@ -30,12 +30,6 @@ RIGHT_IRIS = (468, 469, 470, 471, 472)
 """Centre first, then four rim points."""
 LEFT_IRIS = (473, 474, 475, 476, 477)
 
-# Second ring of points around each eye (lid crease above, cheek below).
-RIGHT_EYE_RING_UPPER = (130, 247, 30, 29, 27, 28, 56, 190, 243)
-RIGHT_EYE_RING_LOWER = (130, 25, 110, 24, 23, 22, 26, 112, 243)
-LEFT_EYE_RING_UPPER = (359, 467, 260, 259, 257, 258, 286, 414, 463)
-LEFT_EYE_RING_LOWER = (359, 255, 339, 254, 253, 252, 256, 341, 463)
-
 RIGHT_BROW = (70, 63, 105, 66, 107, 55, 65, 52, 53, 46)
 LEFT_BROW = (300, 293, 334, 296, 336, 285, 295, 282, 283, 276)
 RIGHT_BROW_INNER = (107, 66, 55, 65)
@@ -50,16 +44,9 @@ FACE_OVAL = (
 """Closed face outline, clockwise in the image from the top of the forehead."""
 
 NOSE_TIP = 1
-NOSE_BRIDGE = 168
-FOREHEAD = 10
 CHIN = 152
 MOUTH_RIGHT = 61
 MOUTH_LEFT = 291
-UPPER_LIP_TOP = 0
 LOWER_LIP_BOTTOM = 17
 INNER_UPPER_MID = 13
 INNER_LOWER_MID = 14
-RIGHT_EYE_OUTER = 33
-LEFT_EYE_OUTER = 263
-RIGHT_CHEEK = 205
-LEFT_CHEEK = 425
