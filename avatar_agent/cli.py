@@ -8,8 +8,14 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-__all__ = ["main"]
+if TYPE_CHECKING:
+    import numpy as np
+
+    from avatar_agent.motion import MotionTrack
+
+__all__ = ["main", "render_video"]
 
 log = logging.getLogger("avatar_agent.cli")
 
@@ -80,11 +86,10 @@ def _cmd_enroll(args: argparse.Namespace) -> int:
     return 0
 
 
-def _motion_track(args: argparse.Namespace, samples16k):  # noqa: ANN001, ANN202
+def _motion_track(samples16k: np.ndarray, fps: float, seed: int) -> MotionTrack:
     from avatar_agent.generator.baseline import BaselineConfig, BaselineDriver
 
-    driver = BaselineDriver(BaselineConfig(fps=args.fps, seed=args.seed))
-    return driver.track(samples16k)
+    return BaselineDriver(BaselineConfig(fps=fps, seed=seed)).track(samples16k)
 
 
 def _check_fps(fps: float) -> None:
@@ -96,7 +101,7 @@ def _cmd_motion(args: argparse.Namespace) -> int:
     from avatar_agent.audio import load_audio
 
     _check_fps(args.fps)
-    track = _motion_track(args, load_audio(args.audio))
+    track = _motion_track(load_audio(args.audio), args.fps, args.seed)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     if out.suffix.lower() == ".json":
@@ -131,7 +136,7 @@ def render_video(
     Returns:
         The MP4 path.
     """
-    from avatar_agent.audio import load_audio
+    from avatar_agent.audio import TARGET_RATE, decode_audio, resample, sanitize, to_mono
     from avatar_agent.avatar import load_avatar
     from avatar_agent.motion import MotionTrack
     from avatar_agent.render.renderer import CPURenderer
@@ -141,12 +146,13 @@ def render_video(
     bundle = load_avatar(avatar, size=size)
     renderer = CPURenderer(bundle, size=size)
     mux_rate = 48000
+    samples, rate = decode_audio(audio)  # decoded once, resampled for driver and mux
+    mono = to_mono(sanitize(samples))
     if motion is not None:
         track = MotionTrack.load(motion)
     else:
-        ns = argparse.Namespace(fps=fps, seed=seed)
-        track = _motion_track(ns, load_audio(audio))
-    speech = load_audio(audio, sample_rate=mux_rate)
+        track = _motion_track(resample(mono, rate, TARGET_RATE), fps, seed)
+    speech = resample(mono, rate, mux_rate)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     write_mp4(out, renderer.render_track(track), track.fps, audio=speech, audio_rate=mux_rate)
