@@ -189,6 +189,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     for add in (_add_enroll, _add_render, _add_motion, _add_demo, _add_bench):
         add(sub)
+    from avatar_agent.train.cli import add_train_parser
+
+    add_train_parser(sub)
     return parser
 
 

@@ -1,0 +1,91 @@
+"""``avatar-agent train …``: the training stages as CLI subcommands (needs the train extra)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import time
+from pathlib import Path
+
+__all__ = ["add_train_parser"]
+
+STAGES = ("data", "teacher", "distill", "export", "eval", "all", "install")
+
+
+def add_train_parser(sub: argparse._SubParsersAction) -> None:
+    """Register ``train`` on the top-level subparsers."""
+    p = sub.add_parser(
+        "train",
+        help="train the motion generator (corpus, teacher, distillation, ONNX, evaluation)",
+        description=(
+            "Stages: data (corpus + training clips), teacher (diffusion teacher), distill "
+            "(one-step consistency student), export (ONNX fp32 + int8, parity), eval "
+            "(lip-sync metrics table), all (the five in order), install (copy the int8 "
+            "model into the package assets). Every stage resumes from the run folder."
+        ),
+    )
+    p.add_argument("stage", choices=STAGES)
+    p.add_argument("--run", default="out/train", help="run folder (default out/train)")
+    p.add_argument("--config", default="default", help="preset for a new run: default | tiny")
+    p.add_argument("--corpus", default=None, help="use an existing corpus folder")
+    p.add_argument("--jobs", type=int, default=2, help="worker processes for data building")
+    p.add_argument("--no-teacher-eval", action="store_true", help="skip the slow teacher row")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=_cmd_train)
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    try:
+        from avatar_agent.train import pipeline
+    except ImportError as exc:  # torch/diffusers missing
+        raise ValueError(
+            f"training needs the train extra ({exc}); run `make train-deps` "
+            "or pip install 'avatar-agent[train]'"
+        ) from exc
+    run = Path(args.run)
+    cfg = pipeline.load_or_create_config(run, args.config)
+    progress = not args.quiet
+    stages = (
+        ["data", "teacher", "distill", "export", "eval"] if args.stage == "all" else [args.stage]
+    )
+    timings = {}
+    for stage in stages:
+        t0 = time.perf_counter()
+        if stage == "data":
+            out = pipeline.stage_data(
+                run,
+                cfg,
+                corpus=Path(args.corpus) if args.corpus else None,
+                jobs=args.jobs,
+                progress=progress,
+            )
+        elif stage == "teacher":
+            out = pipeline.stage_teacher(run, cfg, progress=progress)
+        elif stage == "distill":
+            out = pipeline.stage_distill(run, cfg, progress=progress)
+        elif stage == "export":
+            out = pipeline.stage_export(run, cfg)
+        elif stage == "eval":
+            out = pipeline.stage_eval(run, cfg, teacher=not args.no_teacher_eval)
+            print((run / "eval.md").read_text())
+            out = {"table": str(run / "eval.md")}
+        else:
+            out = _install(run)
+        timings[stage] = time.perf_counter() - t0
+        print(f"{stage}: {json.dumps(out, default=str)} ({timings[stage]:.0f} s)")
+    times = run / "timings.json"
+    old = json.loads(times.read_text()) if times.exists() else {}
+    times.write_text(json.dumps({**old, **timings}, indent=2) + "\n")
+    return 0
+
+
+def _install(run: Path) -> dict:
+    from avatar_agent.generator.onnx_model import DEFAULT_MODEL
+
+    src = run / "motion.int8.onnx"
+    if not src.exists():
+        raise FileNotFoundError(f"{src} missing; run `avatar-agent train export` first")
+    dst = Path(__file__).resolve().parent.parent / "assets" / DEFAULT_MODEL
+    shutil.copyfile(src, dst)
+    return {"installed": str(dst), "bytes": dst.stat().st_size}

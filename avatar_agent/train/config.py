@@ -1,0 +1,110 @@
+"""Training configuration: one dataclass, saved inside every checkpoint (nanoGPT style)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+__all__ = ["TrainConfig", "CONFIGS"]
+
+
+@dataclass
+class TrainConfig:
+    """Every knob of data building, teacher training, distillation and export.
+
+    Attributes:
+        seed: Seed of every random choice (data, augmentation, init, sampling).
+        n_train: Training utterances in the corpus.
+        n_eval: Evaluation utterances per held-out voice group.
+        copies: Augmented copies (audio + motion-target variants) of each utterance.
+        context: Motion frames of context before a chunk (continuity).
+        chunk: Largest chunk K (frames generated per call); chunks of 1..K are trained.
+        lookahead: Frames of audio after the chunk the model sees (40 ms each).
+        hidden: Backbone channels.
+        audio_hidden: Audio encoder channels.
+        dilations: Residual blocks (one per dilation).
+        batch: Windows per optimisation step.
+        teacher_steps: Teacher optimisation steps.
+        teacher_lr: Teacher learning rate (AdamW, cosine decay).
+        p_uncond: Probability of dropping audio (classifier-free guidance training).
+        guidance: Guidance scale the student is distilled with and the teacher samples with.
+        distill_steps: Consistency-distillation steps.
+        distill_lr: Student learning rate.
+        ddim_steps: Teacher solver grid for distillation (skip = 1000 / ddim_steps).
+        ema: EMA decay of the consistency target network.
+        data_weight: Weight of the auxiliary ground-truth term during distillation.
+        teacher_eval_steps: DDIM steps of the teacher in evaluation.
+        threads: Torch threads.
+        calib_windows: Windows used to calibrate int8 quantisation.
+    """
+
+    seed: int = 0
+    n_train: int = 1400
+    n_eval: int = 24
+    copies: int = 3
+    context: int = 4
+    chunk: int = 8
+    lookahead: int = 2
+    hidden: int = 128
+    audio_hidden: int = 96
+    dilations: tuple[int, ...] = (1, 2, 4, 1, 2, 4)
+    batch: int = 128
+    teacher_steps: int = 6000
+    teacher_lr: float = 2e-3
+    p_uncond: float = 0.1
+    guidance: float = 1.5
+    distill_steps: int = 2500
+    distill_lr: float = 5e-4
+    ddim_steps: int = 50
+    ema: float = 0.95
+    data_weight: float = 0.5
+    teacher_eval_steps: int = 20
+    threads: int = 2
+    calib_windows: int = 256
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def window(self) -> int:
+        """Frames in the largest window (context + chunk + look-ahead)."""
+        return self.context + self.chunk + self.lookahead
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-JSON form (saved in checkpoints)."""
+        d = dataclasses.asdict(self)
+        d["dilations"] = list(self.dilations)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> TrainConfig:
+        """Inverse of :meth:`to_dict` (unknown keys are an error)."""
+        d = dict(d)
+        if "dilations" in d:
+            d["dilations"] = tuple(d["dilations"])
+        return cls(**d)
+
+    def save(self, path: Path) -> None:
+        """Write the config as JSON."""
+        path.write_text(json.dumps(self.to_dict(), indent=2) + "\n")
+
+
+CONFIGS: dict[str, TrainConfig] = {
+    "default": TrainConfig(),
+    "tiny": TrainConfig(
+        n_train=12,
+        n_eval=2,
+        copies=1,
+        hidden=32,
+        audio_hidden=24,
+        dilations=(1, 2),
+        batch=8,
+        teacher_steps=6,
+        distill_steps=4,
+        ddim_steps=10,
+        teacher_eval_steps=2,
+        calib_windows=8,
+    ),
+}
+"""Named configurations: ``default`` ships; ``tiny`` is for tests."""

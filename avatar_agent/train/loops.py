@@ -1,0 +1,255 @@
+"""Teacher training and consistency distillation loops, with checkpoints and resume.
+
+Both loops save ``<run>/<name>.pt`` (weights, optimiser, step, loss history, the training
+config) every ``save_every`` steps and at the end, resume from it when it exists, and write
+the final network as a diffusers model folder ``<run>/<name>/`` (``save_pretrained``).
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import math
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from avatar_agent.train.config import TrainConfig
+from avatar_agent.train.diffusion import (
+    T_TRAIN,
+    TorchBatch,
+    compose,
+    denoise_loss,
+    guided_x0,
+    make_schedulers,
+    student_x0,
+)
+from avatar_agent.train.model import MotionDenoiser
+from avatar_agent.train.windows import WindowSampler
+
+__all__ = ["new_model", "train_teacher", "distill_student", "load_model"]
+
+log = logging.getLogger(__name__)
+
+
+def new_model(cfg: TrainConfig, stats: tuple[np.ndarray, ...]) -> MotionDenoiser:
+    """A freshly initialised denoiser with the data's normalisation statistics."""
+    torch.manual_seed(cfg.seed)
+    model = MotionDenoiser(
+        hidden=cfg.hidden, audio_hidden=cfg.audio_hidden, dilations=tuple(cfg.dilations)
+    )
+    model.set_normalization(*(torch.from_numpy(np.asarray(s)) for s in stats))
+    return model
+
+
+def load_model(folder: Path) -> MotionDenoiser:
+    """Load a saved denoiser folder (``save_pretrained`` output) for inference."""
+    model = MotionDenoiser.from_pretrained(str(folder))
+    model.eval()
+    return model
+
+
+def _lr(step: int, total: int, base: float, warmup: int = 100) -> float:
+    if step < warmup:
+        return base * (step + 1) / warmup
+    p = (step - warmup) / max(1, total - warmup)
+    return base * (0.05 + 0.95 * 0.5 * (1.0 + math.cos(math.pi * min(p, 1.0))))
+
+
+def _perturb_context(tb: TorchBatch, gen: torch.Generator) -> torch.Tensor:
+    """Context motion with small noise on half the windows (robust to its own drift)."""
+    noise = torch.randn(tb.x0.shape, generator=gen) * 0.1
+    on = (torch.rand(tb.x0.shape[0], generator=gen) < 0.5).float().view(-1, 1, 1)
+    return tb.x0 + noise * on
+
+
+def _save(path: Path, state: dict) -> None:
+    tmp = path.with_suffix(".tmp")
+    torch.save(state, tmp)
+    tmp.replace(path)
+
+
+def train_teacher(
+    cfg: TrainConfig,
+    sampler: WindowSampler,
+    stats: tuple[np.ndarray, ...],
+    run: Path,
+    *,
+    save_every: int = 500,
+    progress: bool = True,
+    on_step: Callable[[int, float], None] | None = None,
+) -> MotionDenoiser:
+    """Train the conditional diffusion teacher.
+
+    Args:
+        cfg: Training config (``teacher_steps``, ``teacher_lr``, ``batch``, ``p_uncond``…).
+        sampler: Window sampler over the training clips.
+        stats: Normalisation statistics (see :func:`~avatar_agent.train.windows.clip_stats`).
+        run: Run folder (checkpoint ``teacher.pt``, model folder ``teacher/``).
+        save_every: Checkpoint period in steps.
+        progress: Show a progress bar.
+        on_step: Called with ``(step, loss)`` after each step.
+
+    Returns:
+        The trained teacher (eval mode).
+    """
+    torch.set_num_threads(cfg.threads)
+    run.mkdir(parents=True, exist_ok=True)
+    ckpt = run / "teacher.pt"
+    model = new_model(cfg, stats)
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.teacher_lr, weight_decay=1e-4)
+    step, losses = 0, []
+    gen = torch.Generator().manual_seed(cfg.seed + 1)
+    if ckpt.exists():
+        state = torch.load(ckpt, weights_only=False)
+        model.load_state_dict(state["model"])
+        opt.load_state_dict(state["opt"])
+        step, losses = state["step"], state["losses"]
+        gen.set_state(state["gen"])
+        sampler.rng.bit_generator.state = state["sampler"]
+        log.info("resumed teacher at step %d", step)
+    ddpm, _, _ = make_schedulers()
+    model.train()
+    bar = tqdm(total=cfg.teacher_steps, initial=step, desc="teacher", disable=not progress)
+    while step < cfg.teacher_steps:
+        for g in opt.param_groups:
+            g["lr"] = _lr(step, cfg.teacher_steps, cfg.teacher_lr)
+        tb = TorchBatch(model, sampler.sample(cfg.batch))
+        n = tb.x0.shape[0]
+        t = torch.randint(0, T_TRAIN, (n,), generator=gen)
+        noise = torch.randn(tb.x0.shape, generator=gen)
+        xt = ddpm.add_noise(tb.x0, noise, t)
+        keep = (torch.rand(n, generator=gen) >= cfg.p_uncond).float()
+        ctx = _perturb_context(tb, gen)
+        pred = model(compose(tb, xt, ctx), t, tb.role, tb.mel, tb.state, tb.expression, keep)
+        loss = denoise_loss(model, tb, pred, tb.x0)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        step += 1
+        losses.append(loss.item())
+        bar.update(1)
+        bar.set_postfix(loss=f"{np.mean(losses[-50:]):.4f}")
+        if on_step:
+            on_step(step, float(loss))
+        if step % save_every == 0 or step == cfg.teacher_steps:
+            _save(ckpt, _state(model, opt, step, losses, gen, sampler, cfg))
+    bar.close()
+    model.eval()
+    model.save_pretrained(str(run / "teacher"))
+    return model
+
+
+def _state(model, opt, step, losses, gen, sampler, cfg) -> dict:  # noqa: ANN001
+    return {
+        "model": model.state_dict(),
+        "opt": opt.state_dict(),
+        "step": step,
+        "losses": losses,
+        "gen": gen.get_state(),
+        "sampler": sampler.rng.bit_generator.state,
+        "config": cfg.to_dict(),
+    }
+
+
+def distill_student(
+    cfg: TrainConfig,
+    teacher: MotionDenoiser,
+    sampler: WindowSampler,
+    run: Path,
+    *,
+    save_every: int = 500,
+    progress: bool = True,
+) -> MotionDenoiser:
+    """Consistency distillation of the guided teacher into a one-step student.
+
+    Latent-consistency-model recipe on motion windows: ``x_{t_n}`` is noised data, the
+    guided teacher takes one DDIM step to ``t_{n-k}`` (``k = 1000 / ddim_steps``), and the
+    student's consistency function at ``t_n`` is pulled to the EMA student's at ``t_{n-k}``
+    (Huber loss); the teacher's guidance scale is baked in. An auxiliary term
+    (``data_weight``) ties the student's output at the largest timestep to the data, since
+    the student is only ever run there (one step from pure noise).
+
+    Args:
+        cfg: Training config (``distill_steps``, ``distill_lr``, ``ddim_steps``, ``ema``…).
+        teacher: Trained teacher (frozen).
+        sampler: Window sampler over the training clips.
+        run: Run folder (checkpoint ``student.pt``, model folder ``student/``).
+        save_every: Checkpoint period in steps.
+        progress: Show a progress bar.
+
+    Returns:
+        The one-step student (eval mode).
+    """
+    torch.set_num_threads(cfg.threads)
+    ckpt = run / "student.pt"
+    teacher.eval().requires_grad_(False)
+    student = copy.deepcopy(teacher).train().requires_grad_(True)
+    target = copy.deepcopy(teacher).eval().requires_grad_(False)
+    opt = torch.optim.AdamW(student.parameters(), lr=cfg.distill_lr, weight_decay=0.0)
+    step, losses = 0, []
+    gen = torch.Generator().manual_seed(cfg.seed + 2)
+    if ckpt.exists():
+        state = torch.load(ckpt, weights_only=False)
+        student.load_state_dict(state["model"])
+        target.load_state_dict(state["target"])
+        opt.load_state_dict(state["opt"])
+        step, losses = state["step"], state["losses"]
+        gen.set_state(state["gen"])
+        sampler.rng.bit_generator.state = state["sampler"]
+        log.info("resumed distillation at step %d", step)
+    ddpm, ddim, lcm = make_schedulers()
+    skip = T_TRAIN // cfg.ddim_steps
+    grid = torch.arange(skip - 1, T_TRAIN, skip)  # 19, 39, ..., 999
+    abar = ddpm.alphas_cumprod
+    bar = tqdm(total=cfg.distill_steps, initial=step, desc="distill", disable=not progress)
+    while step < cfg.distill_steps:
+        for g in opt.param_groups:
+            g["lr"] = _lr(step, cfg.distill_steps, cfg.distill_lr, warmup=50)
+        tb = TorchBatch(student, sampler.sample(cfg.batch))
+        n = tb.x0.shape[0]
+        tn = grid[torch.randint(0, len(grid), (n,), generator=gen)]
+        # a quarter of the batch at the largest timestep: the one step we ship
+        top = torch.rand(n, generator=gen) < 0.25
+        tn = torch.where(top, torch.full_like(tn, grid[-1]), tn)
+        tp = (tn - skip).clamp(min=0)
+        noise = torch.randn(tb.x0.shape, generator=gen)
+        x_tn = ddpm.add_noise(tb.x0, noise, tn)
+        ctx = _perturb_context(tb, gen)
+        with torch.no_grad():
+            x0_t = guided_x0(teacher, tb, x_tn, tn, cfg.guidance, ctx)
+            a_n = abar[tn].view(-1, 1, 1)
+            a_p = abar[tp].view(-1, 1, 1)
+            eps = (x_tn - a_n.sqrt() * x0_t) / (1 - a_n).sqrt()
+            x_tp = a_p.sqrt() * x0_t + (1 - a_p).sqrt() * eps
+            y = student_x0(target, lcm, tb, x_tp, tp, ctx)
+            y = torch.where((tn < skip).view(-1, 1, 1), x0_t, y)
+        pred = student_x0(student, lcm, tb, x_tn, tn, ctx)
+        m = tb.gen_mask
+        huber = torch.sqrt((pred - y) ** 2 + 1e-3**2) - 1e-3
+        loss_cd = (huber * m).sum() / (m.sum() * pred.shape[-1])
+        loss_data = denoise_loss(student, tb, pred, tb.x0, rows=top.float())
+        loss = loss_cd + cfg.data_weight * loss_data
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(student.parameters(), 1.0)
+        opt.step()
+        with torch.no_grad():
+            for p_t, p_s in zip(target.parameters(), student.parameters(), strict=True):
+                p_t.mul_(cfg.ema).add_(p_s, alpha=1 - cfg.ema)
+        step += 1
+        losses.append(loss.item())
+        bar.update(1)
+        bar.set_postfix(loss=f"{np.mean(losses[-50:]):.4f}")
+        if step % save_every == 0 or step == cfg.distill_steps:
+            state = _state(student, opt, step, losses, gen, sampler, cfg)
+            state["target"] = target.state_dict()
+            _save(ckpt, state)
+    bar.close()
+    student.eval()
+    student.save_pretrained(str(run / "student"))
+    return student

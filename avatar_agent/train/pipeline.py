@@ -1,0 +1,234 @@
+"""The five training stages behind ``avatar-agent train data | teacher | distill | export | eval``.
+
+Everything lives in one run folder (default ``out/train``):
+
+==================== ====================================================================
+``config.json``      the :class:`~avatar_agent.train.config.TrainConfig` of the run
+``corpus/``          speech corpus with phone timings (``train data`` builds it)
+``clips_train.npz``  augmented training clips (audio features + motion targets)
+``stats.npz``        normalisation statistics
+``teacher.pt``       teacher checkpoint (resume); ``teacher/`` the diffusers model folder
+``student.pt``       distillation checkpoint (resume); ``student/`` the one-step student
+``motion.onnx``      fp32 one-step generator; ``motion.int8.onnx`` the int8 one
+``metrics.json``     evaluation results; ``eval.md`` the table; ``*.png`` loss plots
+==================== ====================================================================
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from pathlib import Path
+
+import numpy as np
+
+from avatar_agent.train.config import CONFIGS, TrainConfig
+
+__all__ = [
+    "load_or_create_config",
+    "stage_data",
+    "stage_teacher",
+    "stage_distill",
+    "stage_export",
+    "stage_eval",
+]
+
+log = logging.getLogger(__name__)
+
+
+def load_or_create_config(
+    run: Path, name: str | None, overrides: dict | None = None
+) -> TrainConfig:
+    """The run's config: ``config.json`` if the run exists, else the named preset.
+
+    Args:
+        run: Run folder.
+        name: Preset name (``default``, ``tiny``) for a new run; must match an existing run's.
+        overrides: Field overrides for a new run.
+
+    Returns:
+        The config (saved to ``run/config.json``).
+    """
+    path = run / "config.json"
+    if path.exists():
+        cfg = TrainConfig.from_dict(json.loads(path.read_text()))
+        if overrides:
+            for k, v in overrides.items():
+                if getattr(cfg, k) != v:
+                    raise ValueError(
+                        f"{run} was created with {k}={getattr(cfg, k)!r}; use a new --run folder"
+                    )
+        return cfg
+    if name not in CONFIGS:
+        raise ValueError(f"unknown config {name!r}; expected one of {', '.join(CONFIGS)}")
+    cfg = TrainConfig.from_dict({**CONFIGS[name].to_dict(), **(overrides or {})})
+    run.mkdir(parents=True, exist_ok=True)
+    cfg.save(path)
+    return cfg
+
+
+def _sampler(cfg: TrainConfig, clips: list, seed_offset: int = 0):  # noqa: ANN202
+    from avatar_agent.train.windows import WindowSampler
+
+    return WindowSampler(
+        clips,
+        context=cfg.context,
+        chunk=cfg.chunk,
+        lookahead=cfg.lookahead,
+        seed=cfg.seed + seed_offset,
+    )
+
+
+def _stats(run: Path) -> tuple[np.ndarray, ...]:
+    z = np.load(run / "stats.npz")
+    return tuple(z[k] for k in ("mel_mean", "mel_std", "motion_mean", "motion_std"))
+
+
+def stage_data(
+    run: Path,
+    cfg: TrainConfig,
+    *,
+    corpus: Path | None = None,
+    jobs: int = 2,
+    progress: bool = True,
+) -> dict:
+    """Build (or reuse) the corpus, then the training clips and statistics.
+
+    Args:
+        run: Run folder.
+        cfg: Config (``n_train``, ``n_eval``, ``copies``, ``seed``).
+        corpus: Existing corpus folder to use instead of building ``run/corpus``.
+        jobs: Worker processes.
+        progress: Show progress bars.
+
+    Returns:
+        Summary (utterances, clips, frames, seconds).
+    """
+    from avatar_agent.train.corpus.build import build_corpus, load_corpus
+    from avatar_agent.train.data import build_clips, save_clips
+    from avatar_agent.train.windows import clip_stats
+
+    t0 = time.perf_counter()
+    corpus_dir = corpus or run / "corpus"
+    if not (corpus_dir / "manifest.jsonl").exists():
+        build_corpus(corpus_dir, n_train=cfg.n_train, n_eval=cfg.n_eval, seed=cfg.seed, jobs=jobs)
+    (run / "corpus_path.txt").write_text(str(corpus_dir.resolve()) + "\n")
+    train = load_corpus(corpus_dir, split="train")
+    clips = build_clips(train, copies=cfg.copies, seed=cfg.seed, jobs=jobs, progress=progress)
+    save_clips(clips, run / "clips_train.npz")
+    mm, ms, om, os_ = clip_stats(clips)
+    np.savez(run / "stats.npz", mel_mean=mm, mel_std=ms, motion_mean=om, motion_std=os_)
+    frames = int(sum(len(c.motion) for c in clips))
+    summary = {
+        "utterances": len(train),
+        "clips": len(clips),
+        "frames": frames,
+        "hours": frames / 25.0 / 3600.0,
+        "seconds": time.perf_counter() - t0,
+    }
+    (run / "data.json").write_text(json.dumps(summary, indent=2) + "\n")
+    return summary
+
+
+def stage_teacher(run: Path, cfg: TrainConfig, *, progress: bool = True) -> dict:
+    """Train (or resume) the diffusion teacher; writes ``teacher/`` and ``loss_teacher.png``."""
+    from avatar_agent.train.data import load_clips
+    from avatar_agent.train.loops import train_teacher
+    from avatar_agent.train.plots import plot_losses
+
+    t0 = time.perf_counter()
+    clips = load_clips(run / "clips_train.npz")
+    train_teacher(cfg, _sampler(cfg, clips), _stats(run), run, progress=progress)
+    plot_losses(run / "teacher.pt", run / "loss_teacher.png", "teacher (denoising loss)")
+    return {"seconds": time.perf_counter() - t0}
+
+
+def stage_distill(run: Path, cfg: TrainConfig, *, progress: bool = True) -> dict:
+    """Consistency-distil the teacher into the one-step student; writes ``student/``."""
+    from avatar_agent.train.data import load_clips
+    from avatar_agent.train.loops import distill_student, load_model
+    from avatar_agent.train.plots import plot_losses
+
+    t0 = time.perf_counter()
+    clips = load_clips(run / "clips_train.npz")
+    teacher = load_model(run / "teacher")
+    distill_student(cfg, teacher, _sampler(cfg, clips, 1), run, progress=progress)
+    plot_losses(run / "student.pt", run / "loss_distill.png", "distillation (consistency loss)")
+    return {"seconds": time.perf_counter() - t0}
+
+
+def stage_export(run: Path, cfg: TrainConfig) -> dict:
+    """Export fp32 and int8 ONNX and check their parity; returns sizes and differences."""
+    from avatar_agent.train.data import load_clips
+    from avatar_agent.train.export import export_onnx, parity, quantize_int8
+    from avatar_agent.train.loops import load_model
+
+    clips = load_clips(run / "clips_train.npz")
+    student = load_model(run / "student")
+    fp32 = export_onnx(student, cfg, _sampler(cfg, clips, 2), run / "motion.onnx")
+    int8 = quantize_int8(fp32, run / "motion.int8.onnx", cfg, _sampler(cfg, clips, 3))
+    par = parity(fp32, int8, cfg, _sampler(cfg, clips, 4))
+    out = {
+        "fp32_bytes": fp32.stat().st_size,
+        "int8_bytes": int8.stat().st_size,
+        "parity": par,
+    }
+    (run / "export.json").write_text(json.dumps(out, indent=2) + "\n")
+    return out
+
+
+def eval_items(run: Path) -> list:
+    """Held-out utterances of the run's corpus as :class:`EvalItem` (group = engine)."""
+    from avatar_agent.train.corpus.build import load_corpus
+    from avatar_agent.train.evaluate import EvalItem
+
+    corpus_dir = Path((run / "corpus_path.txt").read_text().strip())
+    return [
+        EvalItem(group=u.engine, samples16k=u.samples16k, phones=u.phones)
+        for u in load_corpus(corpus_dir, split="eval")
+    ]
+
+
+def stage_eval(run: Path, cfg: TrainConfig, *, teacher: bool = True) -> dict:
+    """Evaluate int8, fp32, the torch student, the teacher at N steps and the baseline.
+
+    Writes ``metrics.json`` and ``eval.md`` (the table for ``docs/``).
+    """
+    from avatar_agent.generator.driver import BaselineMotionDriver
+    from avatar_agent.generator.learned import LearnedMotionDriver
+    from avatar_agent.generator.onnx_model import OnnxMotionModel
+    from avatar_agent.train.evaluate import TorchModel, evaluate_driver, torch_driver
+    from avatar_agent.train.loops import load_model
+    from avatar_agent.train.report import markdown_table
+
+    items = eval_items(run)
+    onnx_int8 = OnnxMotionModel(run / "motion.int8.onnx")
+    info = onnx_int8.info
+    drivers = {
+        "student int8 (ONNX, 1 step)": LearnedMotionDriver(onnx_int8, seed=cfg.seed),
+        "student fp32 (ONNX, 1 step)": LearnedMotionDriver(
+            OnnxMotionModel(run / "motion.onnx"), seed=cfg.seed
+        ),
+    }
+    if teacher:
+        t_model = load_model(run / "teacher")
+        drivers[f"teacher ({cfg.teacher_eval_steps} steps, w={cfg.guidance:g})"] = torch_driver(
+            TorchModel(
+                t_model,
+                info,
+                steps=cfg.teacher_eval_steps,
+                guidance=cfg.guidance,
+                student=False,
+            ),
+            cfg.seed,
+        )
+    drivers["loudness baseline"] = BaselineMotionDriver(fps=25.0, seed=cfg.seed)
+    results = {}
+    for name, drv in drivers.items():
+        t0 = time.perf_counter()
+        results[name] = evaluate_driver(drv, items)
+        log.info("%s: %.1f s", name, time.perf_counter() - t0)
+    (run / "metrics.json").write_text(json.dumps(results, indent=2) + "\n")
+    (run / "eval.md").write_text(markdown_table(results, items) + "\n")
+    return results

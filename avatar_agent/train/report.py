@@ -1,0 +1,42 @@
+"""The evaluation table (Markdown) written by ``avatar-agent train eval``."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+
+__all__ = ["markdown_table"]
+
+
+def _fmt(m: dict[str, float]) -> str:
+    return (
+        f"{m['r']:.3f} | {m['lag_ms']:+.0f} | {100 * m['closure']:.1f} % | "
+        f"{100 * m['rest']:.1f} % | {m['jitter']:.4f}"
+    )
+
+
+def markdown_table(results: dict[str, dict[str, dict[str, float]]], items: Sequence) -> str:
+    """Markdown tables: overall, then one per voice group.
+
+    Args:
+        results: ``{driver: {group: metrics}}`` from ``evaluate_driver``.
+        items: The evaluation items (for counts).
+
+    Returns:
+        Markdown text.
+    """
+    counts = Counter(it.group for it in items)
+    head = "| driver | r | lag (ms) | /p b m/ closed | silence at rest | jitter |\n"
+    head += "|---|---|---|---|---|---|\n"
+    groups = ["all", *sorted(counts)]
+    parts = []
+    for g in groups:
+        any_m = next(iter(results.values()))[g]
+        n = len(items) if g == "all" else counts[g]
+        parts.append(
+            f"**{g}** ({n} utterances, {int(any_m['n_frames'])} frames, "
+            f"{int(any_m['n_closures'])} bilabials, {int(any_m['n_rest_frames'])} rest frames)\n\n"
+            + head
+            + "".join(f"| {name} | {_fmt(r[g])} |\n" for name, r in results.items())
+        )
+    return "\n".join(parts)
