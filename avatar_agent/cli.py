@@ -35,9 +35,26 @@ def _add_enroll(sub: argparse._SubParsersAction) -> None:
 def _add_audio_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--audio", required=True, help="speech audio (WAV/FLAC/MP3/OGG, any rate)")
     p.add_argument("--fps", type=float, default=25.0, help="frames per second (default 25)")
-    p.add_argument("--driver", choices=("baseline",), default="baseline",
-                   help="motion source (default: baseline loudness driver)")  # fmt: skip
-    p.add_argument("--seed", type=int, default=0, help="seed of blinks and head sway")
+    p.add_argument("--driver", choices=("auto", "learned", "baseline"), default="auto",
+                   help="motion source: the learned one-step model (auto: when found) or the "
+                   "loudness baseline")  # fmt: skip
+    p.add_argument(
+        "--motion-model",
+        default=None,
+        help="learned model file (default: $AVATAR_AGENT_MOTION_MODEL, then embedded)",
+    )
+    p.add_argument(
+        "--state",
+        default="speaking",
+        choices=("speaking", "listening", "idle", "thinking"),
+        help="conversational state of the whole clip (default speaking)",
+    )
+    p.add_argument(
+        "--expression",
+        default=None,
+        help="expression name (happy, concerned, surprised, thinking, sad, angry)",
+    )
+    p.add_argument("--seed", type=int, default=0, help="seed of blinks, head motion, noise")
 
 
 def _add_render(sub: argparse._SubParsersAction) -> None:
@@ -86,10 +103,21 @@ def _cmd_enroll(args: argparse.Namespace) -> int:
     return 0
 
 
-def _motion_track(samples16k: np.ndarray, fps: float, seed: int) -> MotionTrack:
-    from avatar_agent.generator.baseline import BaselineConfig, BaselineDriver
+def _motion_track(
+    samples16k: np.ndarray,
+    fps: float,
+    seed: int,
+    *,
+    driver: str = "auto",
+    model: str | None = None,
+    state: str = "speaking",
+    expression: str | None = None,
+) -> MotionTrack:
+    from avatar_agent.generator.conditions import expression_vector
+    from avatar_agent.generator.driver import drive_track, make_driver
 
-    return BaselineDriver(BaselineConfig(fps=fps, seed=seed)).track(samples16k)
+    drv = make_driver(driver, fps=fps, seed=seed, model=model)
+    return drive_track(drv, samples16k, state=state, expression=expression_vector(expression))
 
 
 def _check_fps(fps: float) -> None:
@@ -97,11 +125,20 @@ def _check_fps(fps: float) -> None:
         raise ValueError(f"--fps must be between 1 and 120, got {fps}")
 
 
+def _driver_kw(args: argparse.Namespace) -> dict:
+    return {
+        "driver": args.driver,
+        "model": args.motion_model,
+        "state": args.state,
+        "expression": args.expression,
+    }
+
+
 def _cmd_motion(args: argparse.Namespace) -> int:
     from avatar_agent.audio import load_audio
 
     _check_fps(args.fps)
-    track = _motion_track(load_audio(args.audio), args.fps, args.seed)
+    track = _motion_track(load_audio(args.audio), args.fps, args.seed, **_driver_kw(args))
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     if out.suffix.lower() == ".json":
@@ -121,6 +158,10 @@ def render_video(
     fps: float = 25.0,
     motion: str | Path | None = None,
     seed: int = 0,
+    driver: str = "auto",
+    model: str | None = None,
+    state: str = "speaking",
+    expression: str | None = None,
 ) -> Path:
     """Render an MP4 of the avatar speaking ``audio``.
 
@@ -131,7 +172,11 @@ def render_video(
         size: Output side in pixels.
         fps: Frame rate (ignored when ``motion`` is given: the track's own is used).
         motion: Motion CSV/JSON to render instead of driving from audio.
-        seed: Seed of blinks and head sway.
+        seed: Seed of blinks, head motion and the generator's noise.
+        driver: ``auto`` (learned model when found), ``learned`` or ``baseline``.
+        model: Learned model file (default: env var, then embedded).
+        state: Conversational state of the clip.
+        expression: Expression name or None.
 
     Returns:
         The MP4 path.
@@ -151,7 +196,15 @@ def render_video(
     if motion is not None:
         track = MotionTrack.load(motion)
     else:
-        track = _motion_track(resample(mono, rate, TARGET_RATE), fps, seed)
+        track = _motion_track(
+            resample(mono, rate, TARGET_RATE),
+            fps,
+            seed,
+            driver=driver,
+            model=model,
+            state=state,
+            expression=expression,
+        )
     speech = resample(mono, rate, mux_rate)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -162,7 +215,7 @@ def render_video(
 def _cmd_render(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     out = render_video(args.audio, args.out, avatar=args.avatar, size=args.size, fps=args.fps,
-                       motion=args.motion, seed=args.seed)  # fmt: skip
+                       motion=args.motion, seed=args.seed, **_driver_kw(args))  # fmt: skip
     print(f"{out} ({time.perf_counter() - t0:.1f} s)")
     return 0
 
