@@ -90,6 +90,9 @@ def run_bench(*, json_line: bool = False, quick: bool = False) -> int:
     res["bundle_load_ms"] = round(_load_ms(3 if quick else 7), 1)
     for size in (256, 384, 512):
         res[f"render_fps_{size}_1thread"] = round(_render_fps(size, frames, repeats), 1)
+    from avatar_agent.bench_motion import bench_motion
+
+    res.update(bench_motion(quick=quick))
     res["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0, 1)
     cores = os.cpu_count() or 1
     ctx = mp.get_context("spawn")
