@@ -1,0 +1,164 @@
+"""Tiny end-to-end training: teacher, distillation, resume, ONNX export, int8, the driver."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("diffusers")
+
+from avatar_agent.errors import ModelNotFoundError  # noqa: E402
+from avatar_agent.generator.conditions import N_EXPRESSIONS  # noqa: E402
+from avatar_agent.generator.driver import drive_track, make_driver  # noqa: E402
+from avatar_agent.generator.learned import LearnedMotionDriver  # noqa: E402
+from avatar_agent.motion import PARAM_INDEX, PARAMS  # noqa: E402
+from avatar_agent.train.config import CONFIGS  # noqa: E402
+from avatar_agent.train.export import (  # noqa: E402
+    INPUT_NAMES,
+    OneStep,
+    _example,
+    export_onnx,
+    parity,
+    quantize_int8,
+)
+from avatar_agent.train.loops import distill_student, train_teacher  # noqa: E402
+from avatar_agent.train.windows import Clip, WindowSampler, clip_stats  # noqa: E402
+
+
+def _clips(n: int = 4, frames: int = 50) -> list[Clip]:
+    """Clips whose jaw follows the audio energy (so there is something to learn)."""
+    rng = np.random.default_rng(0)
+    out = []
+    for _ in range(n):
+        energy = (rng.random(frames) > 0.5).astype(np.float32)
+        mel = np.repeat(energy, 4)[:, None] * 8.0 - 12.0 + rng.normal(0, 0.3, (4 * frames, 80))
+        motion = np.zeros((frames, len(PARAMS)), np.float32)
+        motion[:, PARAM_INDEX["jawOpen"]] = 0.5 * energy
+        out.append(
+            Clip(
+                mel.astype(np.float16),
+                motion,
+                rng.integers(0, 4, frames).astype(np.int8),
+                np.zeros((frames, N_EXPRESSIONS), np.float16),
+            )
+        )
+    return out
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    cfg = dataclasses.replace(CONFIGS["tiny"])
+    clips = _clips()
+    run = tmp_path_factory.mktemp("run")
+
+    def sampler(seed: int = 0) -> WindowSampler:
+        return WindowSampler(
+            clips, context=cfg.context, chunk=cfg.chunk, lookahead=cfg.lookahead, seed=seed
+        )
+
+    teacher = train_teacher(cfg, sampler(), clip_stats(clips), run, progress=False)
+    student = distill_student(cfg, teacher, sampler(1), run, progress=False)
+    fp32 = export_onnx(student, cfg, sampler(2), run / "motion.onnx")
+    int8 = quantize_int8(fp32, run / "motion.int8.onnx", cfg, sampler(3))
+    return {
+        "cfg": cfg,
+        "run": run,
+        "clips": clips,
+        "sampler": sampler,
+        "student": student,
+        "fp32": fp32,
+        "int8": int8,
+    }
+
+
+def test_checkpoints_and_model_folders(trained: dict) -> None:
+    run: Path = trained["run"]
+    for name in ("teacher.pt", "student.pt", "teacher", "student"):
+        assert (run / name).exists(), name
+    state = torch.load(run / "teacher.pt", weights_only=False)
+    assert state["step"] == trained["cfg"].teacher_steps
+    assert state["config"]["hidden"] == trained["cfg"].hidden  # config saved in the checkpoint
+    assert len(state["losses"]) == trained["cfg"].teacher_steps
+
+
+def test_teacher_resumes_from_checkpoint(trained: dict, tmp_path: Path) -> None:
+    cfg = trained["cfg"]
+    clips = trained["clips"]
+    stats = clip_stats(clips)
+    short = dataclasses.replace(cfg, teacher_steps=3)
+    train_teacher(short, trained["sampler"](), stats, tmp_path, progress=False)
+    assert torch.load(tmp_path / "teacher.pt", weights_only=False)["step"] == 3
+    train_teacher(cfg, trained["sampler"](), stats, tmp_path, progress=False)
+    state = torch.load(tmp_path / "teacher.pt", weights_only=False)
+    assert state["step"] == cfg.teacher_steps
+    assert len(state["losses"]) == cfg.teacher_steps  # continued, not restarted
+
+
+def test_onnx_matches_torch(trained: dict) -> None:
+    import onnxruntime as ort
+
+    cfg = trained["cfg"]
+    sess = ort.InferenceSession(str(trained["fp32"]), providers=["CPUExecutionProvider"])
+    wrapper = OneStep(trained["student"], cfg.lookahead).eval()
+    for n in (1, 3, cfg.chunk):
+        ex = _example(cfg, trained["sampler"](5), n)
+        y = sess.run(None, ex)[0]
+        with torch.no_grad():
+            yt = wrapper(*(torch.from_numpy(ex[k]) for k in INPUT_NAMES)).numpy()
+        assert y.shape == (1, n, len(PARAMS))
+        np.testing.assert_allclose(y, yt, atol=1e-4)
+
+
+def test_int8_parity_and_size(trained: dict) -> None:
+    par = parity(trained["fp32"], trained["int8"], trained["cfg"], trained["sampler"](6), n=16)
+    assert np.isfinite(par["max_abs"])
+    assert par["open_mean_abs"] < 0.05  # lip opening in 0..1 units
+    assert trained["int8"].stat().st_size < trained["fp32"].stat().st_size
+
+
+@pytest.mark.parametrize("fps", [20.0, 25.0, 30.0, 60.0])
+def test_learned_driver_streams_any_fps(trained: dict, fps: float) -> None:
+    drv = LearnedMotionDriver.load(trained["int8"], fps=fps, seed=3)
+    rng = np.random.default_rng(0)
+    audio = (0.1 * rng.standard_normal(16000 * 3)).astype(np.float32)
+    a = drive_track(drv, audio, chunk=5).values
+    b = drive_track(drv, audio, chunk=5).values  # drive_track resets: same seed, same output
+    assert a.shape == (round(3 * fps), len(PARAMS))
+    np.testing.assert_array_equal(a, b)
+    n_blend = PARAM_INDEX["headYaw"]
+    assert np.isfinite(a).all()
+    assert a[:, :n_blend].min() >= 0.0 and a[:, :n_blend].max() <= 1.0
+
+
+def test_driver_memory_is_bounded(trained: dict) -> None:
+    drv = LearnedMotionDriver.load(trained["int8"], fps=25.0)
+    chunk = np.zeros(640 * 8, np.float32)
+    for _ in range(2000):  # 640 s of streamed audio
+        drv.generate(chunk, 8, lookahead16k=chunk[:1280], state="idle")
+    assert len(drv._audio) < 16000 and len(drv._frames) < 64
+
+
+def test_driver_rejects_bad_arguments(trained: dict) -> None:
+    drv = LearnedMotionDriver.load(trained["int8"])
+    with pytest.raises(ValueError, match="n_frames"):
+        drv.generate(np.zeros(640, np.float32), 0)
+    with pytest.raises(ValueError, match="unknown state"):
+        drv.generate(np.zeros(640, np.float32), 1, state="dancing")
+    out = drv.generate(np.full(640, np.nan, np.float32), 1)  # bad samples: cleaned, not fatal
+    assert np.isfinite(out).all()
+
+
+def test_make_driver_finds_model(
+    trained: dict, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    assert isinstance(make_driver("learned", model=trained["int8"]), LearnedMotionDriver)
+    monkeypatch.setenv("AVATAR_AGENT_MOTION_MODEL", str(trained["int8"]))
+    assert isinstance(make_driver("auto"), LearnedMotionDriver)
+    missing = tmp_path / "nope.onnx"
+    monkeypatch.setenv("AVATAR_AGENT_MOTION_MODEL", str(missing))
+    with pytest.raises(ModelNotFoundError, match="AVATAR_AGENT_MOTION_MODEL"):
+        make_driver("learned", model=missing)
