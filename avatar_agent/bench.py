@@ -93,6 +93,9 @@ def run_bench(*, json_line: bool = False, quick: bool = False) -> int:
     from avatar_agent.bench_motion import bench_motion
 
     res.update(bench_motion(quick=quick))
+    from avatar_agent.bench_engine import bench_engine
+
+    res.update(bench_engine(quick=quick))
     res["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0, 1)
     cores = os.cpu_count() or 1
     ctx = mp.get_context("spawn")
