@@ -178,16 +178,33 @@ def stage_export(run: Path, cfg: TrainConfig) -> dict:
     return out
 
 
-def eval_items(run: Path) -> list:
-    """Held-out utterances of the run's corpus as :class:`EvalItem` (group = engine)."""
+def eval_items(run: Path, per_group: int = 40, seed: int = 0) -> list:
+    """Held-out utterances of the run's corpus as :class:`EvalItem` (group = engine).
+
+    Args:
+        run: Run folder (its ``corpus_path.txt`` names the corpus).
+        per_group: At most this many utterances per engine (a seeded random subset; all
+            human recordings are kept), so the N-step teacher row stays affordable on a CPU.
+        seed: Subset seed.
+
+    Returns:
+        The items.
+    """
     from avatar_agent.train.corpus.build import load_corpus
     from avatar_agent.train.evaluate import EvalItem
 
     corpus_dir = Path((run / "corpus_path.txt").read_text().strip())
-    return [
-        EvalItem(group=u.engine, samples16k=u.samples16k, phones=u.phones)
-        for u in load_corpus(corpus_dir, split="eval")
-    ]
+    by_group: dict[str, list] = {}
+    for u in load_corpus(corpus_dir, split="eval"):
+        by_group.setdefault(u.engine, []).append(u)
+    rng = np.random.default_rng(seed)
+    items = []
+    for group in sorted(by_group):
+        utts = by_group[group]
+        if group != "human" and len(utts) > per_group:
+            utts = [utts[i] for i in sorted(rng.choice(len(utts), per_group, replace=False))]
+        items += [EvalItem(group=group, samples16k=u.samples16k, phones=u.phones) for u in utts]
+    return items
 
 
 def stage_eval(run: Path, cfg: TrainConfig, *, teacher: bool = True) -> dict:
@@ -202,7 +219,7 @@ def stage_eval(run: Path, cfg: TrainConfig, *, teacher: bool = True) -> dict:
     from avatar_agent.train.loops import load_model
     from avatar_agent.train.report import markdown_table
 
-    items = eval_items(run)
+    items = eval_items(run, seed=cfg.seed)
     onnx_int8 = OnnxMotionModel(run / "motion.int8.onnx")
     info = onnx_int8.info
     drivers = {
