@@ -82,10 +82,22 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 def _install(run: Path) -> dict:
     from avatar_agent.generator.onnx_model import DEFAULT_MODEL
+    from avatar_agent.train.card import write_card, write_eval_page
 
     src = run / "motion.int8.onnx"
     if not src.exists():
         raise FileNotFoundError(f"{src} missing; run `avatar-agent train export` first")
-    dst = Path(__file__).resolve().parent.parent / "assets" / DEFAULT_MODEL
+    if not (run / "eval.md").exists():
+        raise FileNotFoundError(f"{run / 'eval.md'} missing; run `avatar-agent train eval` first")
+    assets = Path(__file__).resolve().parent.parent / "assets"
+    dst = assets / DEFAULT_MODEL
     shutil.copyfile(src, dst)
-    return {"installed": str(dst), "bytes": dst.stat().st_size}
+    card = write_card(run, assets / "MOTION_MODEL.md")
+    docs = Path.cwd() / "docs"
+    page = write_eval_page(run, docs / "lipsync-eval.md") if docs.is_dir() else None
+    return {
+        "installed": str(dst),
+        "bytes": dst.stat().st_size,
+        "card": str(card),
+        "eval": str(page),
+    }

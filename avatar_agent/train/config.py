@@ -17,8 +17,9 @@ class TrainConfig:
 
     Attributes:
         seed: Seed of every random choice (data, augmentation, init, sampling).
-        n_train: Training utterances in the corpus.
-        n_eval: Evaluation utterances per held-out voice group.
+        n_train: Training utterances in the corpus (None: the corpus builder's default).
+        n_eval: Evaluation utterances (None: the corpus builder's default).
+        engines: Corpus engines (None: all the builder knows; ``tiny`` uses espeak only).
         copies: Augmented copies (audio + motion-target variants) of each utterance.
         context: Motion frames of context before a chunk (continuity).
         chunk: Largest chunk K (frames generated per call); chunks of 1..K are trained.
@@ -42,8 +43,9 @@ class TrainConfig:
     """
 
     seed: int = 0
-    n_train: int = 1400
-    n_eval: int = 24
+    n_train: int | None = None
+    n_eval: int | None = None
+    engines: tuple[str, ...] | None = None
     copies: int = 3
     context: int = 4
     chunk: int = 8
@@ -75,6 +77,8 @@ class TrainConfig:
         """Plain-JSON form (saved in checkpoints)."""
         d = dataclasses.asdict(self)
         d["dilations"] = list(self.dilations)
+        if self.engines is not None:
+            d["engines"] = list(self.engines)
         return d
 
     @classmethod
@@ -83,6 +87,8 @@ class TrainConfig:
         d = dict(d)
         if "dilations" in d:
             d["dilations"] = tuple(d["dilations"])
+        if d.get("engines") is not None:
+            d["engines"] = tuple(d["engines"])
         return cls(**d)
 
     def save(self, path: Path) -> None:
@@ -93,8 +99,9 @@ class TrainConfig:
 CONFIGS: dict[str, TrainConfig] = {
     "default": TrainConfig(),
     "tiny": TrainConfig(
-        n_train=12,
-        n_eval=2,
+        n_train=8,
+        n_eval=4,
+        engines=("espeak",),
         copies=1,
         hidden=32,
         audio_hidden=24,
