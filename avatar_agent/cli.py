@@ -115,7 +115,7 @@ def _add_demo(sub: argparse._SubParsersAction) -> None:
         metavar="DIR",
         help="example bot folder (default: examples/customer_service of the checkout)",
     )
-    p.set_defaults(func=_cmd_demo)  # fmt: skip
+    p.set_defaults(func=_cmd_demo)
 
 
 def _add_bench(sub: argparse._SubParsersAction) -> None:
