@@ -54,11 +54,11 @@ class TrainConfig:
     audio_hidden: int = 96
     dilations: tuple[int, ...] = (1, 2, 4, 1, 2, 4)
     batch: int = 128
-    teacher_steps: int = 6000
+    teacher_steps: int = 3000
     teacher_lr: float = 2e-3
     p_uncond: float = 0.1
     guidance: float = 1.5
-    distill_steps: int = 2500
+    distill_steps: int = 1200
     distill_lr: float = 5e-4
     ddim_steps: int = 50
     ema: float = 0.95

@@ -47,7 +47,7 @@ def new_model(cfg: TrainConfig, stats: tuple[np.ndarray, ...]) -> MotionDenoiser
 
 def load_model(folder: Path) -> MotionDenoiser:
     """Load a saved denoiser folder (``save_pretrained`` output) for inference."""
-    model = MotionDenoiser.from_pretrained(str(folder))
+    model = MotionDenoiser.from_pretrained(str(folder), low_cpu_mem_usage=False)
     model.eval()
     return model
 
