@@ -13,6 +13,7 @@ Frame ``i`` (counted from the last :meth:`MotionDriver.reset`) covers samples
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 from pathlib import Path
@@ -191,7 +192,18 @@ def make_driver(
         if name == "learned":
             raise
         return BaselineMotionDriver(fps=fps, seed=seed)
-    return LearnedMotionDriver.load(Path(path), fps=fps, seed=seed)
+    return LearnedMotionDriver(_shared_model(str(Path(path).resolve())), fps=fps, seed=seed)
+
+
+@functools.lru_cache(maxsize=8)
+def _shared_model(path: str):  # noqa: ANN202
+    """One ONNX Runtime session per model file and process, shared by all drivers.
+
+    Its ``run`` is thread-safe, so many streams in one worker load the model once.
+    """
+    from avatar_agent.generator.onnx_model import OnnxMotionModel
+
+    return OnnxMotionModel(path)
 
 
 def drive_track(
