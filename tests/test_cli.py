@@ -33,7 +33,29 @@ def test_motion_csv(tmp_path):
     track = MotionTrack.from_csv(out)
     jaw = track.column("jawOpen")
     assert jaw[: int(1.0 * 30)].max() > 0.2  # speaks in the first part
-    assert jaw[int(1.5 * 30) :].max() == 0.0  # rests in the silence
+    assert jaw[int(1.5 * 30) :].max() < 0.05  # rests in the silence (learned model)
+
+
+def test_motion_baseline_driver_selectable(tmp_path):
+    wav = _speech_like(tmp_path / "a.wav", 2.0)
+    out = tmp_path / "m.csv"
+    args = ["motion", "--audio", str(wav), "--out", str(out), "--driver", "baseline"]
+    assert main(args) == 0
+    jaw = MotionTrack.from_csv(out).column("jawOpen")
+    assert jaw[:25].max() > 0.2
+    assert jaw[int(1.5 * 25) :].max() == 0.0  # the loudness gate rests exactly
+
+
+def test_motion_state_and_expression_flags(tmp_path):
+    wav = _speech_like(tmp_path / "a.wav", 2.0)
+    out = tmp_path / "m.csv"
+    args = ["motion", "--audio", str(wav), "--out", str(out), "--state", "listening",
+            "--expression", "happy"]  # fmt: skip
+    assert main(args) == 0
+    track = MotionTrack.from_csv(out)
+    opening = track.column("jawOpen") - track.column("mouthClose")
+    assert opening.max() < 0.1  # listening: the partner's speech does not move the lips
+    assert track.column("mouthSmileLeft").mean() > 0.2  # the expression shows
 
 
 @pytest.mark.parametrize("fps", [25, 30])

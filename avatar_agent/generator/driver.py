@@ -189,7 +189,8 @@ def make_driver(
     try:
         path = find_motion_model(model)
     except FileNotFoundError:
-        if name == "learned":
+        # auto falls back only when nothing was configured; a wrong path is an error
+        if name == "learned" or model is not None or os.environ.get("AVATAR_AGENT_MOTION_MODEL"):
             raise
         return BaselineMotionDriver(fps=fps, seed=seed)
     return LearnedMotionDriver(_shared_model(str(Path(path).resolve())), fps=fps, seed=seed)

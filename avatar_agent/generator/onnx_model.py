@@ -28,6 +28,9 @@ DEFAULT_MODEL = "motion.int8.onnx"
 def find_motion_model(path: str | os.PathLike[str] | None = None) -> Path:
     """Locate the motion model: argument, then ``$AVATAR_AGENT_MOTION_MODEL``, then embedded.
 
+    A path given by argument or environment variable must exist: a typo there is an error,
+    never a silent fall-back to the embedded model.
+
     Args:
         path: Explicit ``.onnx`` path.
 
@@ -35,25 +38,23 @@ def find_motion_model(path: str | os.PathLike[str] | None = None) -> Path:
         An existing file path.
 
     Raises:
-        ModelNotFoundError: If none of the three gives a file (the message names all three).
+        ModelNotFoundError: If the chosen source gives no file (the message names all three).
     """
-    tried = []
-    for source, candidate in (
-        ("argument", path),
-        (f"${MODEL_ENV}", os.environ.get(MODEL_ENV) or None),
-        ("embedded", Path(__file__).resolve().parent.parent / "assets" / DEFAULT_MODEL),
-    ):
-        if candidate is None:
-            continue
-        p = Path(candidate)
-        if p.is_file():
-            return p
-        tried.append(f"{source}: {p}")
-    raise ModelNotFoundError(
-        "motion model not found (pass a path, set "
-        f"{MODEL_ENV}, or reinstall avatar-agent for the embedded {DEFAULT_MODEL}); tried "
-        + "; ".join(tried)
+    hint = (
+        f"pass a model path, set {MODEL_ENV}, or reinstall avatar-agent for the embedded "
+        f"{DEFAULT_MODEL}"
     )
+    env = os.environ.get(MODEL_ENV) or None
+    for source, candidate in (("argument", path), (f"${MODEL_ENV}", env)):
+        if candidate is not None:
+            p = Path(candidate)
+            if not p.is_file():
+                raise ModelNotFoundError(f"motion model not found: {source} {p} ({hint})")
+            return p
+    p = Path(__file__).resolve().parent.parent / "assets" / DEFAULT_MODEL
+    if not p.is_file():
+        raise ModelNotFoundError(f"motion model not found: embedded {p} ({hint})")
+    return p
 
 
 @dataclass(frozen=True)
