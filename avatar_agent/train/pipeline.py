@@ -95,6 +95,8 @@ def stage_data(
 ) -> dict:
     """Build (or reuse) the corpus, then the training clips and statistics.
 
+    A run that already has its clips (``data.json`` + ``clips_train.npz``) is left as it is.
+
     Args:
         run: Run folder.
         cfg: Config (``n_train``, ``n_eval``, ``copies``, ``seed``).
@@ -110,6 +112,8 @@ def stage_data(
     from avatar_agent.train.windows import clip_stats
 
     t0 = time.perf_counter()
+    if (run / "data.json").exists() and (run / "clips_train.npz").exists():
+        return {**json.loads((run / "data.json").read_text()), "reused": True}
     corpus_dir = corpus or run / "corpus"
     if not (corpus_dir / "manifest.jsonl").exists():
         build_corpus(corpus_dir, n_train=cfg.n_train, n_eval=cfg.n_eval, seed=cfg.seed, jobs=jobs)
