@@ -21,6 +21,7 @@ import numpy as np
 
 __all__ = [
     "TARGET_RATE",
+    "as_fraction",
     "AudioError",
     "LogMel",
     "StreamingResampler",
@@ -377,7 +378,18 @@ class StreamingResampler:
 # --------------------------------------------------------------------------- per-frame loudness
 
 
-def _as_fraction(fps: float | Fraction) -> Fraction:
+def as_fraction(fps: float | Fraction) -> Fraction:
+    """The frame rate as a fraction with denominator ≤ 1001.
+
+    Args:
+        fps: Frames per second (float or ``Fraction``).
+
+    Returns:
+        A positive ``Fraction``.
+
+    Raises:
+        ValueError: For a non-finite or non-positive rate.
+    """
     if isinstance(fps, Fraction):
         value = fps
     else:
@@ -407,7 +419,7 @@ def frame_boundaries(
     Returns:
         int64 array of ``n_frames + 1`` sample indices.
     """
-    f = _as_fraction(fps)
+    f = as_fraction(fps)
     i = np.arange(n_frames + 1, dtype=np.int64)
     num = i * (2 * sample_rate * f.denominator) + f.numerator
     return num // (2 * f.numerator)  # round half up
@@ -431,7 +443,7 @@ def frame_rms_db(samples16k: np.ndarray, fps: float, n_frames: int | None = None
         float32 ``(n_frames,)``.
     """
     x = to_mono(sanitize(samples16k)).astype(np.float64)
-    f = _as_fraction(fps)
+    f = as_fraction(fps)
     if n_frames is None:
         n_frames = math.ceil(Fraction(len(x)) * f / TARGET_RATE)
     b = frame_boundaries(n_frames, f, TARGET_RATE)

@@ -33,7 +33,7 @@ import numpy as np
 from avatar_agent.audio import (
     AudioError,
     StreamingResampler,
-    _as_fraction,
+    as_fraction,
     frame_boundaries,
     sanitize,
     to_mono,
@@ -99,7 +99,7 @@ class Mp4Writer:
         preset: str = "veryfast",
     ) -> None:
         try:
-            self.fps = _as_fraction(fps)
+            self.fps = as_fraction(fps)
         except (TypeError, ValueError) as err:
             raise VideoError(str(err)) from None
         self.width, self.height = _size(size)

@@ -8,33 +8,11 @@ within half a sample of ``N / fps`` seconds.
 
 from __future__ import annotations
 
-import math
 from fractions import Fraction
 
+from avatar_agent.audio import as_fraction
+
 __all__ = ["Timeline", "as_fraction"]
-
-
-def as_fraction(fps: float | Fraction) -> Fraction:
-    """The frame rate as a fraction with denominator ≤ 1001.
-
-    Args:
-        fps: Frames per second (float or ``Fraction``).
-
-    Returns:
-        A positive ``Fraction``.
-
-    Raises:
-        ValueError: For a non-finite or non-positive rate.
-    """
-    if isinstance(fps, Fraction):
-        value = fps
-    else:
-        if not math.isfinite(float(fps)):
-            raise ValueError(f"fps must be a positive number, got {fps!r}")
-        value = Fraction(fps).limit_denominator(1001)
-    if value <= 0:
-        raise ValueError(f"fps must be a positive number, got {fps!r}")
-    return value
 
 
 class Timeline:
