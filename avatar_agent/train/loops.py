@@ -104,12 +104,7 @@ def train_teacher(
     step, losses = 0, []
     gen = torch.Generator().manual_seed(cfg.seed + 1)
     if ckpt.exists():
-        state = torch.load(ckpt, weights_only=False)
-        model.load_state_dict(state["model"])
-        opt.load_state_dict(state["opt"])
-        step, losses = state["step"], state["losses"]
-        gen.set_state(state["gen"])
-        sampler.rng.bit_generator.state = state["sampler"]
+        step, losses = _resume(ckpt, model, opt, gen, sampler)
         log.info("resumed teacher at step %d", step)
     ddpm, _, _ = make_schedulers()
     model.train()
@@ -144,7 +139,16 @@ def train_teacher(
     return model
 
 
-def _state(model, opt, step, losses, gen, sampler, cfg) -> dict:  # noqa: ANN001
+def _state(
+    model: MotionDenoiser,
+    opt: torch.optim.Optimizer,
+    step: int,
+    losses: list[float],
+    gen: torch.Generator,
+    sampler: WindowSampler,
+    cfg: TrainConfig,
+) -> dict:
+    """Everything a checkpoint holds (the inverse of :func:`_resume`)."""
     return {
         "model": model.state_dict(),
         "opt": opt.state_dict(),
@@ -154,6 +158,25 @@ def _state(model, opt, step, losses, gen, sampler, cfg) -> dict:  # noqa: ANN001
         "sampler": sampler.rng.bit_generator.state,
         "config": cfg.to_dict(),
     }
+
+
+def _resume(
+    ckpt: Path,
+    model: MotionDenoiser,
+    opt: torch.optim.Optimizer,
+    gen: torch.Generator,
+    sampler: WindowSampler,
+    target: MotionDenoiser | None = None,
+) -> tuple[int, list[float]]:
+    """Restore weights, optimiser, RNG states (and the EMA target); returns step and losses."""
+    state = torch.load(ckpt, weights_only=False)
+    model.load_state_dict(state["model"])
+    if target is not None:
+        target.load_state_dict(state["target"])
+    opt.load_state_dict(state["opt"])
+    gen.set_state(state["gen"])
+    sampler.rng.bit_generator.state = state["sampler"]
+    return state["step"], state["losses"]
 
 
 def distill_student(
@@ -194,13 +217,7 @@ def distill_student(
     step, losses = 0, []
     gen = torch.Generator().manual_seed(cfg.seed + 2)
     if ckpt.exists():
-        state = torch.load(ckpt, weights_only=False)
-        student.load_state_dict(state["model"])
-        target.load_state_dict(state["target"])
-        opt.load_state_dict(state["opt"])
-        step, losses = state["step"], state["losses"]
-        gen.set_state(state["gen"])
-        sampler.rng.bit_generator.state = state["sampler"]
+        step, losses = _resume(ckpt, student, opt, gen, sampler, target=target)
         log.info("resumed distillation at step %d", step)
     ddpm, ddim, lcm = make_schedulers()
     skip = T_TRAIN // cfg.ddim_steps
