@@ -23,7 +23,7 @@ __all__ = [
     "to_torch",
     "compose",
     "denoise_loss",
-    "param_weights",
+    "PARAM_WEIGHTS",
     "guided_x0",
     "ddim_sample",
     "student_x0",
@@ -83,15 +83,11 @@ def compose(tb: TorchBatch, x_gen: torch.Tensor, ctx: torch.Tensor | None = None
     return ctx * tb.ctx_mask + x_gen * tb.gen_mask
 
 
-def param_weights(model: MotionDenoiser) -> torch.Tensor:
-    """Per-parameter loss weights: mouth and jaw count triple, blinks double."""
-    w = torch.ones(len(PARAMS))
-    for i, p in enumerate(PARAMS):
-        if p.startswith(("mouth", "jaw")):
-            w[i] = 3.0
-        elif p.startswith("eyeBlink"):
-            w[i] = 2.0
-    return w
+PARAM_WEIGHTS = torch.tensor(
+    [3.0 if p.startswith(("mouth", "jaw")) else 2.0 if p.startswith("eyeBlink") else 1.0
+     for p in PARAMS]
+)  # fmt: skip
+"""Per-parameter loss weights: mouth and jaw count triple, blinks double."""
 
 
 def denoise_loss(
@@ -115,7 +111,7 @@ def denoise_loss(
     Returns:
         Scalar loss.
     """
-    w = param_weights(model)
+    w = PARAM_WEIGHTS
     m = tb.gen_mask if rows is None else tb.gen_mask * rows.view(-1, 1, 1)
     if float(m.sum()) == 0.0:
         return pred.sum() * 0.0
