@@ -61,8 +61,9 @@ def _status(run: Path) -> str:
         lines.append(f"- int8 vs fp32: largest relative gap {100 * d:.1f} % (target 2 %)")
     lines.append(
         "- adversarial sync critic (OSA-LCM's discriminator idea): not tried yet, so no claim "
-        "either way; classifier-free guidance w = 3 instead of 1.5 raised teacher closures "
-        "from 56 % to 70 % on a 30-utterance check."
+        "either way; classifier-free guidance w = 3 instead of 1.5 raised the shipped "
+        "teacher's closures from 61 % to 70 % (r 0.63 -> 0.65) on 44 held-out utterances: "
+        "`scripts/guidance_check.py --run out/final --scales 1.5 3`."
     )
     return "\n".join(lines)
 
