@@ -26,7 +26,7 @@ install: $(STAMP)
 $(STAMP): pyproject.toml Makefile plugins/livekit/pyproject.toml
 	@if [ -n "$(DEB_PACKAGES)" ]; then \
 	  missing=$$(for p in $(DEB_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
-	  if [ -n "$$missing" ]; then apt-get update -qq && apt-get install -y -qq $$missing; fi; \
+	  if [ -n "$$missing" ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; fi; \
 	fi
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
@@ -72,6 +72,6 @@ clean:
 # Everything the training corpus needs. torch is installed first and alone: the pinned CPU
 # build (unpinned, pip would pull GBs of CUDA wheels).
 train-deps: install
-	apt-get update -qq && apt-get install -y -qq $(TRAIN_DEB_PACKAGES)
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(TRAIN_DEB_PACKAGES)
 	$(BIN)/python -m pip install -q torch==2.13.0
 	$(BIN)/python -m pip install -q -e ".[train]"
