@@ -37,6 +37,8 @@ class TrainConfig:
         ddim_steps: Teacher solver grid for distillation (skip = 1000 / ddim_steps).
         ema: EMA decay of the consistency target network.
         data_weight: Weight of the auxiliary ground-truth term during distillation.
+        adv_weight: Weight of the sync critic's adversarial term during distillation
+            (0: no critic; see :mod:`avatar_agent.train.critic`).
         teacher_eval_steps: DDIM steps of the teacher in evaluation.
         threads: Torch threads.
         calib_windows: Windows used to calibrate int8 quantisation.
@@ -54,15 +56,16 @@ class TrainConfig:
     audio_hidden: int = 128
     dilations: tuple[int, ...] = (1, 2, 4, 1, 2, 4)
     batch: int = 128
-    teacher_steps: int = 6000
+    teacher_steps: int = 12000
     teacher_lr: float = 2e-3
     p_uncond: float = 0.1
     guidance: float = 3.0
-    distill_steps: int = 2000
+    distill_steps: int = 3000
     distill_lr: float = 5e-4
     ddim_steps: int = 50
     ema: float = 0.95
     data_weight: float = 0.5
+    adv_weight: float = 0.0
     teacher_eval_steps: int = 20
     threads: int = 2
     calib_windows: int = 256

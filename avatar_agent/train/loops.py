@@ -179,6 +179,52 @@ def _resume(
     return state["step"], state["losses"]
 
 
+class _Adversary:
+    """The sync critic, its optimiser and its loss history (``adv_weight > 0``)."""
+
+    def __init__(self, cfg: TrainConfig) -> None:
+        from avatar_agent.train.critic import SyncCritic
+
+        torch.manual_seed(cfg.seed + 3)
+        self.cfg = cfg
+        self.critic = SyncCritic()
+        self.opt = torch.optim.Adam(self.critic.parameters(), lr=2e-4, betas=(0.5, 0.9))
+        self.history: list[tuple[float, float]] = []
+
+    def generator_term(
+        self, tb: TorchBatch, pred: torch.Tensor, rows: torch.Tensor, step: int
+    ) -> torch.Tensor:
+        """One critic update, then the weighted generator loss of the one-step rows."""
+        from avatar_agent.train.critic import critic_loss, generator_loss
+
+        mask = tb.gen_mask[..., 0] * rows.float().view(-1, 1)
+        real = compose(tb, tb.x0)
+        fake = compose(tb, pred)
+        loss_d = critic_loss(self.critic, real, fake, tb.mel, mask)
+        self.opt.zero_grad(set_to_none=True)
+        loss_d.backward()
+        self.opt.step()
+        loss_g = generator_loss(self.critic, fake, tb.mel, mask)
+        self.history.append((loss_d.item(), loss_g.item()))
+        # the critic learns alone for the first 10 % of the steps
+        on = step >= self.cfg.distill_steps // 10
+        return loss_g * (self.cfg.adv_weight if on else 0.0)
+
+    def state(self) -> dict:
+        """Checkpoint entries."""
+        return {
+            "critic": self.critic.state_dict(),
+            "critic_opt": self.opt.state_dict(),
+            "critic_history": self.history,
+        }
+
+    def load(self, state: dict) -> None:
+        """Restore from a checkpoint written with :meth:`state`."""
+        self.critic.load_state_dict(state["critic"])
+        self.opt.load_state_dict(state["critic_opt"])
+        self.history = list(state["critic_history"])
+
+
 def distill_student(
     cfg: TrainConfig,
     teacher: MotionDenoiser,
@@ -195,7 +241,9 @@ def distill_student(
     student's consistency function at ``t_n`` is pulled to the EMA student's at ``t_{n-k}``
     (Huber loss); the teacher's guidance scale is baked in. An auxiliary term
     (``data_weight``) ties the student's output at the largest timestep to the data, since
-    the student is only ever run there (one step from pure noise).
+    the student is only ever run there (one step from pure noise). With
+    ``adv_weight > 0`` a sync critic (:mod:`~avatar_agent.train.critic`) adds a hinge
+    adversarial term on those one-step outputs.
 
     Args:
         cfg: Training config (``distill_steps``, ``distill_lr``, ``ddim_steps``, ``ema``…).
@@ -216,8 +264,11 @@ def distill_student(
     opt = torch.optim.AdamW(student.parameters(), lr=cfg.distill_lr, weight_decay=0.0)
     step, losses = 0, []
     gen = torch.Generator().manual_seed(cfg.seed + 2)
+    adv = _Adversary(cfg) if cfg.adv_weight > 0 else None
     if ckpt.exists():
         step, losses = _resume(ckpt, student, opt, gen, sampler, target=target)
+        if adv is not None:
+            adv.load(torch.load(ckpt, weights_only=False))
         log.info("resumed distillation at step %d", step)
     ddpm, ddim, lcm = make_schedulers()
     skip = T_TRAIN // cfg.ddim_steps
@@ -251,6 +302,8 @@ def distill_student(
         loss_cd = (huber * m).sum() / (m.sum() * pred.shape[-1])
         loss_data = denoise_loss(student, tb, pred, tb.x0, rows=top.float())
         loss = loss_cd + cfg.data_weight * loss_data
+        if adv is not None:
+            loss = loss + adv.generator_term(tb, pred, top, step)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(student.parameters(), 1.0)
@@ -265,6 +318,8 @@ def distill_student(
         if step % save_every == 0 or step == cfg.distill_steps:
             state = _state(student, opt, step, losses, gen, sampler, cfg)
             state["target"] = target.state_dict()
+            if adv is not None:
+                state.update(adv.state())
             _save(ckpt, state)
     bar.close()
     student.eval()

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
 import pytest
 
 from avatar_agent.audio import resample
-from avatar_agent.train.corpus import align, augment, espeak, festival, human, piper
+from avatar_agent.train.corpus import align, augment, espeak, festival, flite, human, piper
 from avatar_agent.train.corpus.build import SMALL, build_corpus, load_corpus, read_manifest
 from avatar_agent.train.phones import ARPABET, BILABIAL, PHONE_SET, SILENCE, Phone, check_phones
 
@@ -131,8 +132,21 @@ def test_effects_keep_length():
         augment.reverb(x, rng, 0.5),
         augment.resample_through(x, 8000),
         augment.add_noise(x, rng, 10, "babble"),
+        augment.equalize(x, rng),
     ):
         assert y.shape == x.shape and np.isfinite(y).all()
+
+
+def test_equalize_colours_the_spectrum_and_keeps_loudness():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal(16000).astype(np.float32) * 0.1
+    y = augment.equalize(x, np.random.default_rng(4))
+    assert abs(np.sqrt(np.mean(y * y)) - np.sqrt(np.mean(x * x))) < 1e-4
+    f = np.fft.rfftfreq(x.size, 1 / 16000)
+    gain_db = 20 * np.log10(np.abs(np.fft.rfft(y)) / np.abs(np.fft.rfft(x)))
+    bands = [gain_db[(f > lo) & (f < lo * 2)].mean() for lo in (200, 800, 3000)]
+    assert max(bands) - min(bands) > 3.0  # a real colouring, not a no-op
+    assert np.allclose(augment.equalize(x, np.random.default_rng(4), 0.0), x, atol=1e-6)
 
 
 @needs_espeak
@@ -182,11 +196,12 @@ def test_small_corpus_round_trip_and_held_out_voices(tmp_path):
 def test_held_out_engines_never_train(tmp_path):
     from avatar_agent.train.corpus.build import _plan
 
-    plan = _plan(SMALL, 0, ("espeak", "festival", "piper"))
+    plan = _plan(SMALL, 0, ("espeak", "festival", "flite", "piper"))
     for j in plan:
         if j["split"] == "train":
-            assert j["engine"] in ("espeak", "festival")
-            assert j["engine"] != "festival" or j["voice"] == "slt"
+            assert j["engine"] in ("espeak", "festival", "flite")
+            assert j["engine"] != "festival" or j["voice"] in ("slt", "ked")
+            assert j["engine"] != "flite" or j["voice"] in flite.FLITE_VOICES
             assert j["engine"] != "espeak" or not espeak.EspeakVoice(**j["voice_cfg"]).is_eval
         elif j["engine"] == "espeak":
             assert espeak.EspeakVoice(**j["voice_cfg"]).is_eval
@@ -194,6 +209,39 @@ def test_held_out_engines_never_train(tmp_path):
 
 
 @needs_espeak
+def test_extra_training_voices_leave_the_evaluation_set_unchanged():
+    from avatar_agent.train.corpus.build import _plan
+
+    engines = ("espeak", "festival", "flite", "piper")
+    with_extra = [j for j in _plan(SMALL, 0, engines) if j["split"] == "eval"]
+    plain = dataclasses.replace(SMALL, extra_train=())
+    assert with_extra == [j for j in _plan(plain, 0, engines) if j["split"] == "eval"]
+
+
+@pytest.mark.skipif(not flite.available(), reason="flite missing (make train-deps)")
+def test_flite_voices_give_timed_phones():
+    for voice in flite.FLITE_VOICES:
+        r = flite.synth("Bob bought five maps.", voice, stretch=1.1)
+        check_phones(r.phones)
+        assert r.sample_rate == 16000
+        assert abs(r.phones[-1].end - r.samples.size / r.sample_rate) < 0.02
+        syms = [p.symbol for p in r.phones]
+        assert syms.count("B") == 3 and "M" in syms and "F" in syms  # Bob bought
+        # the /b/ of "Bob" starts after the leading silence and its audio is quiet (closure)
+        b = next(p for p in r.phones if p.symbol == "B")
+        assert 0.02 < b.start < 0.5
+    with pytest.raises(flite.FliteError):
+        flite.synth("hello", "kal16")  # the held-out voice never trains
+
+
+@pytest.mark.skipif(not festival.available("ked"), reason="festvox-kdlpc16k missing")
+def test_festival_ked_voice():
+    (r,) = festival.synth_batch(["Please map the bay."], "ked")
+    assert r is not None and r.sample_rate == 16000
+    check_phones(r.phones)
+    assert {"P", "M", "B"} <= {p.symbol for p in r.phones}
+
+
 @needs_ps
 def test_pocketsphinx_alignment_close_to_espeak_onsets():
     text = "My mother bought a blue phone for the boy, and we made five pumpkins."

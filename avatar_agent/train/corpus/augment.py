@@ -15,6 +15,7 @@ __all__ = [
     "RATE",
     "add_noise",
     "augment",
+    "equalize",
     "gain",
     "pitch_shift",
     "resample_through",
@@ -223,6 +224,38 @@ def telephone(x: np.ndarray) -> np.ndarray:
     return np.pad(out, (0, max(0, x.size - out.size)))[: x.size]
 
 
+def equalize(x: np.ndarray, rng: np.random.Generator, strength: float = 1.0) -> np.ndarray:
+    """Random timbre/channel colouring: a spectral tilt and two broad peaks or dips.
+
+    The gain curve (dB over log frequency) is a tilt of up to ±4 dB per octave around 1 kHz
+    plus two Gaussian bumps of ±9 dB (0.7-octave wide, centres 150 Hz–6 kHz), so voices and
+    microphones the corpus lacks (brighter, duller, boxier) are seen in training.
+
+    Args:
+        x: float32 samples at 16 kHz.
+        rng: Random generator.
+        strength: Scales the gains (0: no change).
+
+    Returns:
+        Samples of the same length and RMS.
+    """
+    x = _f32(x)
+    if x.size < 2:
+        return x.copy()
+    spec = np.fft.rfft(x)
+    f = np.fft.rfftfreq(x.size, 1.0 / RATE)
+    octv = np.log2(np.maximum(f, 50.0) / 1000.0)
+    db = rng.uniform(-4.0, 4.0) * strength * np.clip(octv, -3.0, 3.0)
+    for _ in range(2):
+        c = rng.uniform(np.log2(0.15), np.log2(6.0))
+        db = db + rng.uniform(-9.0, 9.0) * strength * np.exp(-0.5 * ((octv - c) / 0.35) ** 2)
+    y = np.fft.irfft(spec * 10.0 ** (db / 20.0), n=x.size)
+    rms_in, rms_out = float(np.sqrt(np.mean(x * x))), float(np.sqrt(np.mean(y * y)))
+    if rms_out > 1e-9:
+        y *= rms_in / rms_out
+    return y.astype(np.float32)
+
+
 def resample_through(x: np.ndarray, rate: int) -> np.ndarray:
     """Resample to ``rate`` and back to 16 kHz (band-limits below 16 kHz, keeps length)."""
     y = resample(resample(_f32(x), RATE, rate), rate, RATE)
@@ -239,8 +272,9 @@ def augment(
     """Apply a random subset of the augmentations.
 
     Each effect is applied with probability ``0.5 * strength`` (loudness always varies):
-    speed ±15 %, pitch ±3 semitones, loudness -25..+6 dB, noise (white/pink/brown/babble,
-    SNR 5..40 dB), reverb (RT60 0.1..0.8 s), telephone band, resampling through 8..48 kHz.
+    speed ±15 %, pitch ±3 semitones, equalisation (:func:`equalize`), loudness -25..+6 dB,
+    noise (white/pink/brown/babble, SNR 5..40 dB), reverb (RT60 0.1..0.8 s), telephone band,
+    resampling through 8..48 kHz.
     Ranges shrink towards neutral with ``strength < 1``.
 
     Args:
@@ -265,6 +299,8 @@ def augment(
         x, phones = speed(x, phones, 1.0 + rng.uniform(-0.15, 0.15) * s)
     if on():
         x = pitch_shift(x, rng.uniform(-3.0, 3.0) * s)
+    if on():
+        x = equalize(x, rng, s)
     if on():
         x = reverb(x, rng, rng.uniform(0.1, 0.1 + 0.7 * s), wet=rng.uniform(0.2, 0.8))
     if on():

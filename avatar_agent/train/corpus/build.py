@@ -4,7 +4,9 @@
 pitch), synthesises in a process pool, and writes ``manifest.jsonl`` plus 16-bit mono WAVs at
 each engine's native rate. Whole voices are held out for evaluation:
 
-* train: espeak-ng accents/variants not held out, festival ``slt``;
+* train: espeak-ng accents/variants not held out, festival ``slt`` and ``ked``, flite ``awb``,
+  ``rms`` and ``slt`` (:data:`CorpusConfig.extra_train`, planned after evaluation so adding
+  voices leaves the evaluation set unchanged);
 * eval: espeak accents :data:`~.espeak.EVAL_BASES` and variants :data:`~.espeak.EVAL_VARIANTS`,
   festival ``kal``, Piper ``joe`` (evaluation only), real human recordings (:mod:`.human`).
 
@@ -18,6 +20,7 @@ import json
 import multiprocessing as mp
 import os
 import shutil
+import subprocess
 import time
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
@@ -27,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from avatar_agent.audio import load_audio
-from avatar_agent.train.corpus import espeak, festival
+from avatar_agent.train.corpus import espeak, festival, flite
 from avatar_agent.train.corpus.sentences import SentenceGenerator
 from avatar_agent.train.corpus.wavio import write_wav
 from avatar_agent.train.phones import Phone, check_phones
@@ -43,7 +46,7 @@ __all__ = [
     "read_manifest",
 ]
 
-ENGINES: tuple[str, ...] = ("espeak", "festival", "piper", "human")
+ENGINES: tuple[str, ...] = ("espeak", "festival", "flite", "piper", "human")
 """All engines; ``human`` are the real recordings."""
 
 
@@ -57,6 +60,9 @@ class CorpusConfig:
         festival_train_share: Share of ``n_train`` spoken by festival ``slt`` (rest espeak).
         eval_shares: Shares of ``n_eval`` for espeak / festival kal / piper.
         festival_batch: Sentences per festival process.
+        extra_train: ``(engine, voice, utterances)`` of further training voices, on top of
+            ``n_train`` (texts continue the training sentence stream; duration stretch
+            0.85–1.2 for flite).
     """
 
     n_train: int = 1500
@@ -64,12 +70,23 @@ class CorpusConfig:
     festival_train_share: float = 0.2
     eval_shares: tuple[float, float, float] = (0.5, 0.25, 0.25)
     festival_batch: int = 40
+    extra_train: tuple[tuple[str, str, int], ...] = (
+        ("festival", "ked", 200),
+        ("flite", "awb", 200),
+        ("flite", "rms", 200),
+        ("flite", "slt", 200),
+    )
 
 
 DEFAULT = CorpusConfig()
 """≈1.3 h of training speech, a few minutes to build on 2 cores."""
 
-SMALL = CorpusConfig(n_train=24, n_eval=12, festival_batch=8)
+SMALL = CorpusConfig(
+    n_train=24,
+    n_eval=12,
+    festival_batch=8,
+    extra_train=(("festival", "ked", 2), ("flite", "rms", 2)),
+)
 """A tiny corpus for tests."""
 
 
@@ -80,7 +97,7 @@ class Utterance:
     Attributes:
         id: Unique id.
         split: ``"train"`` or ``"eval"``.
-        engine: ``espeak``, ``festival``, ``piper`` or ``human``.
+        engine: ``espeak``, ``festival``, ``flite``, ``piper`` or ``human``.
         voice: Voice name (held-out voices never occur in train).
         text: Spoken text.
         samples16k: float32 mono samples at 16 kHz.
@@ -153,6 +170,15 @@ def _plan(cfg: CorpusConfig, seed: int, engines: Sequence[str]) -> list[dict]:
         jobs.append(_job("festival", "eval", k, next(eval_text), "kal"))
     for k in range(n_piper):
         jobs.append(_job("piper", "eval", k, next(eval_text), "joe", seed=seed))
+    extra_rng = np.random.default_rng([seed, 7])
+    for engine, voice, n in cfg.extra_train:
+        if engine not in engines or not (
+            festival.available(voice) if engine == "festival" else flite.available()
+        ):
+            continue
+        for k in range(n):
+            stretch = round(float(extra_rng.uniform(0.85, 1.2)), 3)
+            jobs.append(_job(engine, "train", k, next(train_text), voice, stretch=stretch))
     return jobs
 
 
@@ -226,12 +252,25 @@ def _run_piper(out_dir: str, jobs: list[dict]) -> list[dict | None]:
     return out
 
 
+def _run_flite(out_dir: str, job: dict) -> list[dict | None]:
+    try:
+        r = flite.synth(job["text"], job["voice"], stretch=float(job.get("stretch", 1.0)))
+    except (flite.FliteError, OSError, subprocess.SubprocessError):
+        return [None]
+    rel = f"audio/{job['id']}.wav"
+    write_wav(Path(out_dir, rel), r.samples, r.sample_rate)
+    return [_record(dict(job, params={"stretch": job.get("stretch", 1.0)}), rel,
+                    r.sample_rate, r.samples.size, r.phones)]  # fmt: skip
+
+
 def _worker(task: tuple[str, str, list[dict]]) -> list[dict | None]:
     kind, out_dir, jobs = task
     if kind == "espeak":
         return [r for j in jobs for r in _run_espeak(out_dir, j)]
     if kind == "festival":
         return _run_festival(out_dir, jobs)
+    if kind == "flite":
+        return [r for j in jobs for r in _run_flite(out_dir, j)]
     if kind == "piper":
         return _run_piper(out_dir, jobs)
     raise ValueError(kind)
@@ -243,10 +282,11 @@ def _tasks(jobs: list[dict], out_dir: str, cfg: CorpusConfig) -> list[tuple[str,
     for j in jobs:
         groups[(j["engine"], j["voice"] if j["engine"] != "espeak" else "")].append(j)
     for (engine, _), js in groups.items():
-        size = {"espeak": 60, "festival": cfg.festival_batch, "piper": 10_000}[engine]
+        sizes = {"espeak": 60, "festival": cfg.festival_batch, "flite": 40, "piper": 10_000}
+        size = sizes[engine]
         tasks += [(engine, out_dir, js[i : i + size]) for i in range(0, len(js), size)]
     # piper (one long task, loads its model once) first, festival next: better packing
-    order = {"piper": 0, "festival": 1, "espeak": 2}
+    order = {"piper": 0, "festival": 1, "flite": 2, "espeak": 3}
     return sorted(tasks, key=lambda t: order[t[0]])
 
 
@@ -288,6 +328,7 @@ def build_corpus(
         festival_train_share=config.festival_train_share,
         eval_shares=config.eval_shares,
         festival_batch=config.festival_batch,
+        extra_train=config.extra_train,
     )
     if "piper" in engines:
         from avatar_agent.train.corpus import piper

@@ -3,7 +3,8 @@
 A generated Scheme script synthesises a batch of sentences, saves each wave as RIFF and
 prints every segment's name and end time (``(utt.relation.items utt 'Segment)``,
 ``(item.feat s "end")``). Voices: ``slt`` (``festvox-us-slt-hts``, HTS female, 32 kHz) and
-``kal`` (``festvox-kallpc16k``, diphone male, 16 kHz). Festival's phone names (CMU/radio
+``kal`` (``festvox-kallpc16k``, diphone male, 16 kHz; held out) and ``ked``
+(``festvox-kdlpc16k``, diphone male, 16 kHz). Festival's phone names (CMU/radio
 phone set) map to ARPAbet in :data:`FESTIVAL_TO_ARPABET`.
 """
 
@@ -34,6 +35,7 @@ __all__ = [
 FESTIVAL_VOICES: dict[str, str] = {
     "slt": "voice_cmu_us_slt_arctic_hts",
     "kal": "voice_kal_diphone",
+    "ked": "voice_ked_diphone",
 }
 """Short voice name → Scheme function selecting it."""
 
@@ -74,7 +76,11 @@ def available(voice: str | None = None) -> bool:
         return False
     if voice is None:
         return True
-    dirs = {"slt": "us/cmu_us_slt_arctic_hts", "kal": "english/kal_diphone"}
+    dirs = {
+        "slt": "us/cmu_us_slt_arctic_hts",
+        "kal": "english/kal_diphone",
+        "ked": "english/ked_diphone",
+    }
     return Path("/usr/share/festival/voices", dirs[voice]).is_dir()
 
 
@@ -101,7 +107,7 @@ def synth_batch(
 
     Args:
         texts: Sentences.
-        voice: ``"slt"`` or ``"kal"``.
+        voice: ``"slt"``, ``"kal"`` or ``"ked"``.
         timeout: Seconds allowed for the whole batch.
 
     Returns:
