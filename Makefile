@@ -17,7 +17,7 @@ DEB_PACKAGES := espeak-ng libespeak-ng1 chromium chromium-driver
 # Extra Debian packages for building the training speech corpus (`make train-deps`;
 # avatar_agent/train/corpus, docs/corpus.md)
 TRAIN_DEB_PACKAGES := espeak-ng libespeak-ng1 festival festvox-us-slt-hts festvox-kallpc16k \
-  pocketsphinx-testdata
+  festvox-kdlpc16k flite pocketsphinx-testdata
 
 .PHONY: install demo test bench lint default-avatar contact-sheet clean train-deps
 
