@@ -59,13 +59,32 @@ def _status(run: Path) -> str:
         f = fp32["all"]
         d = max(abs(a["r"] - f["r"]) / max(f["r"], 1e-9), abs(a["closure"] - f["closure"]))
         lines.append(f"- int8 vs fp32: largest relative gap {100 * d:.1f} % (target 2 %)")
+    lines.append(_critic_line(run))
     lines.append(
-        "- adversarial sync critic (OSA-LCM's discriminator idea): not tried yet, so no claim "
-        "either way; classifier-free guidance w = 3 instead of 1.5 raised the shipped "
-        "teacher's closures from 61 % to 70 % (r 0.63 -> 0.65) on 44 held-out utterances: "
-        "`scripts/guidance_check.py --run out/final --scales 1.5 3`."
+        "- classifier-free guidance w = 3 instead of 1.5 raised the teacher's closures from "
+        "61 % to 70 % (r 0.63 -> 0.65) on 44 held-out utterances (first shipped teacher): "
+        "`scripts/guidance_check.py --run RUN --scales 1.5 3`."
     )
     return "\n".join(lines)
+
+
+def _critic_line(run: Path) -> str:
+    """The adversarial sync critic finding from ``critic.json`` (``scripts/critic_check.py``)."""
+    path = run / "critic.json"
+    if not path.exists():
+        return "- adversarial sync critic: not evaluated for this run (`scripts/critic_check.py`)"
+    c = json.loads(path.read_text())
+    a, b = c["without"]["all"], c["with"]["all"]
+    better = b["closure"] > a["closure"] + 0.01 and b["r"] >= a["r"] - 0.005
+    return (
+        f"- adversarial sync critic (OSA-LCM's discriminator idea; weight {c['adv_weight']:g}, "
+        f"same teacher, seed and {c['distill_steps']} steps): int8 student without -> with: "
+        f"r {a['r']:.3f} -> {b['r']:.3f}, closures {100 * a['closure']:.1f} -> "
+        f"{100 * b['closure']:.1f} %, rest {100 * a['rest']:.1f} -> {100 * b['rest']:.1f} %, "
+        f"jitter {a['jitter']:.4f} -> {b['jitter']:.4f}: "
+        + ("a measurable gain" if better else "no measurable gain, so it is not used")
+        + f" (`scripts/critic_check.py --run RUN --adv-weight {c['adv_weight']:g}`)."
+    )
 
 
 def write_card(run: Path, out: Path) -> Path:
@@ -115,13 +134,15 @@ export {times.get("export", 0) / 60:.1f} min: {total / 60:.0f} min of training i
 ## Data
 
 Synthetic speech with exact phone timings (`docs/corpus.md`): espeak-ng voices through
-libespeak-ng's phoneme events and festival (HTS `slt`) for training; held out for
+libespeak-ng's phoneme events, festival (HTS `slt`, diphone `ked`) and flite (clustergen
+`awb`, `rms`, `slt`) for training; held out for
 evaluation: whole espeak accents and variants, festival `kal`, the neural Piper voice `joe`
 and real human recordings (LibriVox, CMU ARCTIC) aligned with pocketsphinx. No MBROLA
 voices. Training clips: {data.get("clips")} clips from {data.get("utterances")} utterances
-({data.get("hours", 0):.1f} h after {cfg.get("copies")} augmented copies: speed, pitch, loudness,
-noise, reverb, telephone band, resampling) in five scenarios (speaking, barge-in, listening,
-idle, thinking) with expression overlays. Motion targets: `docs/motion-targets.md`.
+({data.get("hours", 0):.1f} h after {cfg.get("copies")} augmented copies: speed, pitch,
+equalisation, loudness, noise, reverb, telephone band, resampling) in five scenarios
+(speaking, barge-in, listening, idle, thinking) with expression overlays. Motion targets:
+`docs/motion-targets.md`.
 
 {_corpus_summary(run)}
 
@@ -177,7 +198,9 @@ def write_eval_page(run: Path, out: Path) -> Path:
         "with opening ≤ 0.05 on a frame within ±20 ms; silence at rest = share of frames more\n"
         "than 150 ms from speech with opening ≤ 0.05 and jawOpen ≤ 0.1; jitter = mean |second\n"
         "difference| of the opening on speech frames. Every driver runs the streaming path\n"
-        "(8-frame chunks, look-ahead) on voices held out of training.\n\n"
+        "(8-frame chunks, look-ahead) on voices held out of training. The last row scores the\n"
+        "phone-timed training targets themselves (coarticulated visemes): what a perfect model\n"
+        "of this audio would reach under these metrics.\n\n"
         f"{_TARGETS}\n\n{table}\n"
     )
     return out

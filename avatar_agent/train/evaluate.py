@@ -28,6 +28,7 @@ __all__ = [
     "TorchModel",
     "lipsync_metrics",
     "evaluate_driver",
+    "evaluate_targets",
     "torch_driver",
 ]
 
@@ -145,5 +146,31 @@ def evaluate_driver(
             lists = per.setdefault(g, ([], [], []))
             lists[0].append(o)
             lists[1].append(track[:, _JAW])
+            lists[2].append(it.phones)
+    return {g: lipsync_metrics(*v) for g, v in per.items()}
+
+
+def evaluate_targets(items: Sequence[EvalItem]) -> dict[str, dict[str, float]]:
+    """The metrics of the training targets themselves (the phone-timed reference row).
+
+    The targets are what the model learns to produce from audio; their scores are the
+    ceiling of a perfect model under these metrics (coarticulation keeps their ``r`` below 1).
+
+    Args:
+        items: Held-out utterances.
+
+    Returns:
+        ``{group: metrics}`` including ``"all"``.
+    """
+    from avatar_agent.train.targets import mouth_targets
+
+    per: dict[str, tuple[list, list, list]] = {}
+    for it in items:
+        n = -(-len(it.samples16k) * int(FPS) // 16000)  # the frames drive_track produces
+        v = mouth_targets(it.phones, n, FPS).values
+        for g in (it.group, "all"):
+            lists = per.setdefault(g, ([], [], []))
+            lists[0].append(v[:, _JAW] - v[:, _CLOSE])
+            lists[1].append(v[:, _JAW])
             lists[2].append(it.phones)
     return {g: lipsync_metrics(*v) for g, v in per.items()}

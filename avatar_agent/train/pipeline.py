@@ -212,14 +212,19 @@ def eval_items(run: Path, per_group: int = 40, seed: int = 0) -> list:
 
 
 def stage_eval(run: Path, cfg: TrainConfig, *, teacher: bool = True) -> dict:
-    """Evaluate int8, fp32, the torch student, the teacher at N steps and the baseline.
+    """Evaluate int8, fp32, the teacher at N steps, the baseline and the targets themselves.
 
     Writes ``metrics.json`` and ``eval.md`` (the table for ``docs/``).
     """
     from avatar_agent.generator.driver import BaselineMotionDriver
     from avatar_agent.generator.learned import LearnedMotionDriver
     from avatar_agent.generator.onnx_model import OnnxMotionModel
-    from avatar_agent.train.evaluate import TorchModel, evaluate_driver, torch_driver
+    from avatar_agent.train.evaluate import (
+        TorchModel,
+        evaluate_driver,
+        evaluate_targets,
+        torch_driver,
+    )
     from avatar_agent.train.loops import load_model
     from avatar_agent.train.report import markdown_table
 
@@ -250,6 +255,7 @@ def stage_eval(run: Path, cfg: TrainConfig, *, teacher: bool = True) -> dict:
         t0 = time.perf_counter()
         results[name] = evaluate_driver(drv, items)
         log.info("%s: %.1f s", name, time.perf_counter() - t0)
+    results["phone-timed targets (reference)"] = evaluate_targets(items)
     (run / "metrics.json").write_text(json.dumps(results, indent=2) + "\n")
     (run / "eval.md").write_text(markdown_table(results, items) + "\n")
     return results

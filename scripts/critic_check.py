@@ -1,0 +1,68 @@
+"""Does the adversarial sync critic help? Distil the run's teacher again with it and compare.
+
+Reproduces the critic finding of the model card: a second student is distilled from the same
+teacher, with the same seed and steps, adding the sync critic's adversarial term
+(``--adv-weight``); it is exported and evaluated like the shipped student on the same held-out
+set, and both int8 rows are written to ``<run>/critic.json`` (the card reads it).
+
+    .venv/bin/python scripts/critic_check.py --run out/train --adv-weight 0.05
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import shutil
+from pathlib import Path
+
+from avatar_agent.train import pipeline
+
+_SHARED = ("clips_train.npz", "stats.npz", "data.json", "corpus_path.txt", "teacher")
+
+
+def _int8_row(metrics: dict) -> dict:
+    return next(v for k, v in metrics.items() if k.startswith("student int8"))
+
+
+def main() -> None:
+    """Distil with the critic into ``<run>/critic-w<weight>/`` and write ``critic.json``."""
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--run", default="out/train", help="run with a teacher (eval by the end)")
+    ap.add_argument("--adv-weight", type=float, default=0.05)
+    a = ap.parse_args()
+    run = Path(a.run)
+    cfg = dataclasses.replace(pipeline.load_or_create_config(run, None), adv_weight=a.adv_weight)
+    sub = run / f"critic-w{a.adv_weight:g}"
+    sub.mkdir(exist_ok=True)
+    for name in _SHARED:
+        dst = sub / name
+        if not dst.exists():
+            src = (run / name).resolve()
+            if src.is_dir():
+                shutil.copytree(src, dst)
+            else:
+                shutil.copy2(src, dst)
+    cfg.save(sub / "config.json")
+    pipeline.stage_distill(sub, cfg, progress=True)
+    pipeline.stage_export(sub, cfg)
+    with_critic = pipeline.stage_eval(sub, cfg, teacher=False)
+    # read last: the run's own evaluation may finish while this distillation runs
+    base = json.loads((run / "metrics.json").read_text())
+    out = {
+        "adv_weight": a.adv_weight,
+        "distill_steps": cfg.distill_steps,
+        "without": _int8_row(base),
+        "with": _int8_row(with_critic),
+    }
+    (run / "critic.json").write_text(json.dumps(out, indent=2) + "\n")
+    for name in ("without", "with"):
+        m = out[name]["all"]
+        print(
+            f"{name:>7} critic: r {m['r']:.3f}  closures {100 * m['closure']:.1f} %  "
+            f"rest {100 * m['rest']:.1f} %  jitter {m['jitter']:.4f}"
+        )
+
+
+if __name__ == "__main__":
+    main()
