@@ -2,13 +2,15 @@
 
 Reproduces the check behind the shipped guidance (model card): teacher closures and
 correlation at several guidance scales, on a seeded subset of the run's evaluation set.
+Writes ``<run>/guidance.json`` (the card reads it).
 
-    .venv/bin/python scripts/guidance_check.py --run out/final --scales 1.5 3 --steps 8
+    .venv/bin/python scripts/guidance_check.py --run out/train --scales 1.5 3 5 --steps 8
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 
 import torch
@@ -33,6 +35,7 @@ def main() -> None:
     items = [i for i in eval_items(run, per_group=a.per_group) if i.group != "piper"]
     info = MotionModelInfo(25.0, cfg.context, cfg.chunk, cfg.lookahead, 4)
     teacher = load_model(run / "teacher")
+    rows = {}
     for w in a.scales:
         model = TorchModel(teacher, info, steps=a.steps, guidance=w, student=False)
         m = evaluate_driver(torch_driver(model), items)["all"]
@@ -40,6 +43,9 @@ def main() -> None:
             f"w={w:g}: r {m['r']:.3f}  closures {100 * m['closure']:.1f} %  "
             f"rest {100 * m['rest']:.1f} %  jitter {m['jitter']:.4f}  ({len(items)} utterances)"
         )
+        rows[f"{w:g}"] = m
+    out = {"steps": a.steps, "utterances": len(items), "scales": rows}
+    (run / "guidance.json").write_text(json.dumps(out, indent=2) + "\n")
 
 
 if __name__ == "__main__":

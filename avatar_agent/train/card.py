@@ -60,12 +60,29 @@ def _status(run: Path) -> str:
         d = max(abs(a["r"] - f["r"]) / max(f["r"], 1e-9), abs(a["closure"] - f["closure"]))
         lines.append(f"- int8 vs fp32: largest relative gap {100 * d:.1f} % (target 2 %)")
     lines.append(_critic_line(run))
-    lines.append(
-        "- classifier-free guidance w = 3 instead of 1.5 raised the teacher's closures from "
-        "61 % to 70 % (r 0.63 -> 0.65) on 44 held-out utterances (first shipped teacher): "
-        "`scripts/guidance_check.py --run RUN --scales 1.5 3`."
-    )
+    lines.append(_guidance_line(run, float(_load(run, "config.json").get("guidance", 0))))
     return "\n".join(lines)
+
+
+def _guidance_line(run: Path, shipped: float) -> str:
+    """The guidance-scale check from ``guidance.json`` (``scripts/guidance_check.py``)."""
+    path = run / "guidance.json"
+    if not path.exists():
+        return "- guidance scale: not checked for this run (`scripts/guidance_check.py`)"
+    g = json.loads(path.read_text())
+    parts = [
+        f"w = {w}: r {m['r']:.3f}, closures {100 * m['closure']:.1f} %, "
+        f"rest {100 * m['rest']:.1f} %, jitter {m['jitter']:.4f}"
+        for w, m in g["scales"].items()
+    ]
+    return (
+        f"- classifier-free guidance of the teacher ({g['steps']} DDIM steps, "
+        f"{g['utterances']} held-out utterances): "
+        + "; ".join(parts)
+        + f". Shipped: w = {shipped:g} (`scripts/guidance_check.py --run RUN --scales "
+        + " ".join(g["scales"])
+        + "`)."
+    )
 
 
 def _critic_line(run: Path) -> str:
