@@ -38,6 +38,8 @@ from pathlib import Path
 
 import numpy as np
 
+from avatar_agent.train.corpus.espeak import SYNTH_CALLBACK
+
 SENTENCES = (
     "Hi, I'm your assistant.",
     "Your order shipped this morning and should arrive by Friday.",
@@ -65,28 +67,6 @@ PHONEMES_IPA = 0x02
 PHONEME_SEPARATOR = ord("|")
 
 
-class _EventId(ctypes.Union):
-    _fields_ = [("number", ctypes.c_int), ("name", ctypes.c_char_p), ("string", ctypes.c_char * 8)]
-
-
-class _Event(ctypes.Structure):
-    _fields_ = [
-        ("type", ctypes.c_int),
-        ("unique_identifier", ctypes.c_uint),
-        ("text_position", ctypes.c_int),
-        ("length", ctypes.c_int),
-        ("audio_position", ctypes.c_int),
-        ("sample", ctypes.c_int),
-        ("user_data", ctypes.c_void_p),
-        ("id", _EventId),
-    ]
-
-
-_SynthCallback = ctypes.CFUNCTYPE(
-    ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.POINTER(_Event)
-)
-
-
 class Espeak:
     """Minimal ctypes binding of libespeak-ng: synchronous synthesis with phoneme events."""
 
@@ -98,7 +78,7 @@ class Espeak:
         lib.espeak_Info.argtypes = [ctypes.POINTER(ctypes.c_char_p)]
         lib.espeak_SetVoiceByName.argtypes = [ctypes.c_char_p]
         lib.espeak_SetParameter.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int]
-        lib.espeak_SetSynthCallback.argtypes = [_SynthCallback]
+        lib.espeak_SetSynthCallback.argtypes = [SYNTH_CALLBACK]
         u, p = ctypes.c_uint, ctypes.c_void_p
         lib.espeak_Synth.argtypes = [ctypes.c_char_p, ctypes.c_size_t, u, ctypes.c_int, u, u, p, p]
         lib.espeak_TextToPhonemes.restype = ctypes.c_char_p
@@ -116,7 +96,7 @@ class Espeak:
         self._lib = lib
         self._chunks: list[np.ndarray] = []
         self._events: list[tuple[int, str]] = []
-        self._callback = _SynthCallback(self._on_synth)  # keep a reference while in use
+        self._callback = SYNTH_CALLBACK(self._on_synth)  # keep a reference while in use
         lib.espeak_SetSynthCallback(self._callback)
 
     def _on_synth(self, wav, n: int, events) -> int:  # (short *, int, espeak_EVENT *)

@@ -28,9 +28,11 @@ __all__ = [
     "ESPEAK_TO_ARPABET",
     "EVAL_BASES",
     "EVAL_VARIANTS",
+    "SYNTH_CALLBACK",
     "TRAIN_VARIANTS",
     "Espeak",
     "EspeakError",
+    "EspeakEvent",
     "EspeakVoice",
     "available",
     "espeak_table_lookup",
@@ -164,10 +166,14 @@ class EspeakError(RuntimeError):
 
 
 class _EventId(ctypes.Union):
+    """``espeak_EVENT.id``: number, name pointer or 8 inline bytes (phoneme mnemonic)."""
+
     _fields_ = [("number", ctypes.c_int), ("name", ctypes.c_char_p), ("string", ctypes.c_char * 8)]
 
 
-class _Event(ctypes.Structure):
+class EspeakEvent(ctypes.Structure):
+    """libespeak-ng's ``espeak_EVENT`` (as passed to the synthesis callback)."""
+
     _fields_ = [
         ("type", ctypes.c_int),
         ("unique_identifier", ctypes.c_uint),
@@ -180,9 +186,10 @@ class _Event(ctypes.Structure):
     ]
 
 
-_CALLBACK = ctypes.CFUNCTYPE(
-    ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.POINTER(_Event)
+SYNTH_CALLBACK = ctypes.CFUNCTYPE(
+    ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.POINTER(EspeakEvent)
 )
+"""``t_espeak_callback``: ``int cb(short *wav, int n, espeak_EVENT *events)``."""
 _AUDIO_OUTPUT_SYNCHRONOUS = 2
 _INIT_PHONEME_EVENTS = 1
 _CHARS_UTF8 = 1
@@ -261,7 +268,7 @@ class Espeak:
         self._pcm: list[np.ndarray] = []
         self._events: list[tuple[str, int]] = []
         self._rate = self.default_rate
-        self._cb = _CALLBACK(self._callback)  # keep a reference for the C side
+        self._cb = SYNTH_CALLBACK(self._callback)  # keep a reference for the C side
         self._lib.espeak_SetSynthCallback(self._cb)
         Espeak._instance_pid = os.getpid()
 
