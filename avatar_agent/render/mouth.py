@@ -70,9 +70,12 @@ class MouthInterior:
         inner = points[_INNER] - np.array(offset, np.float32)
         area = 0.5 * abs(float(np.dot(inner[:, 0], np.roll(inner[:, 1], 1))
                                - np.dot(inner[:, 1], np.roll(inner[:, 0], 1))))  # fmt: skip
-        if area < self._min_area:
+        if area <= self._min_area:
             self._seam(frame, inner)
             return False
+        # between one and two times the smallest area the seam fades into the interior, so a
+        # lip opening of a thousandth does not switch the look of the mouth in one frame
+        fade = min(1.0, (area - self._min_area) / self._min_area)
         h, w = frame.shape[:2]
         x0 = max(0, int(np.floor(inner[:, 0].min())) - 2)
         y0 = max(0, int(np.floor(inner[:, 1].min())) - 2)
@@ -125,6 +128,10 @@ class MouthInterior:
         patch *= shade[..., None]
         region = frame[y0:y1, x0:x1]
         blended = region.astype(np.float32) * (1 - a[..., None]) + patch * a[..., None]
+        if fade < 1.0:
+            seam = region.copy()
+            self._seam(seam, inner - (x0, y0))
+            blended = fade * blended + (1.0 - fade) * seam.astype(np.float32)
         region[...] = np.clip(blended + 0.5, 0, 255).astype(np.uint8)
         return True
 
