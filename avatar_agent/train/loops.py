@@ -219,7 +219,9 @@ class _Adversary:
         }
 
     def load(self, state: dict) -> None:
-        """Restore from a checkpoint written with :meth:`state`."""
+        """Restore from a checkpoint written with :meth:`state` (a fresh critic otherwise)."""
+        if "critic" not in state:
+            return
         self.critic.load_state_dict(state["critic"])
         self.opt.load_state_dict(state["critic_opt"])
         self.history = list(state["critic_history"])
