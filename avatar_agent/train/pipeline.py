@@ -107,7 +107,7 @@ def stage_data(
     Returns:
         Summary (utterances, clips, frames, seconds).
     """
-    from avatar_agent.train.corpus.build import build_corpus, load_corpus
+    from avatar_agent.train.corpus.build import ENGINES, build_corpus, load_corpus
     from avatar_agent.train.data import build_clips, save_clips
     from avatar_agent.train.windows import clip_stats
 
@@ -116,7 +116,14 @@ def stage_data(
         return {**json.loads((run / "data.json").read_text()), "reused": True}
     corpus_dir = corpus or run / "corpus"
     if not (corpus_dir / "manifest.jsonl").exists():
-        build_corpus(corpus_dir, n_train=cfg.n_train, n_eval=cfg.n_eval, seed=cfg.seed, jobs=jobs)
+        build_corpus(
+            corpus_dir,
+            n_train=cfg.n_train,
+            n_eval=cfg.n_eval,
+            seed=cfg.seed,
+            jobs=jobs,
+            engines=cfg.engines or ENGINES,
+        )
     (run / "corpus_path.txt").write_text(str(corpus_dir.resolve()) + "\n")
     train = load_corpus(corpus_dir, split="train")
     clips = build_clips(train, copies=cfg.copies, seed=cfg.seed, jobs=jobs, progress=progress)
