@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import shutil
 from pathlib import Path
 
 from avatar_agent.train import pipeline
@@ -35,14 +34,10 @@ def main() -> None:
     cfg = dataclasses.replace(pipeline.load_or_create_config(run, None), adv_weight=a.adv_weight)
     sub = run / f"critic-w{a.adv_weight:g}"
     sub.mkdir(exist_ok=True)
-    for name in _SHARED:
+    for name in _SHARED:  # read-only inputs: linked, not copied
         dst = sub / name
         if not dst.exists():
-            src = (run / name).resolve()
-            if src.is_dir():
-                shutil.copytree(src, dst)
-            else:
-                shutil.copy2(src, dst)
+            dst.symlink_to((run / name).resolve())
     cfg.save(sub / "config.json")
     pipeline.stage_distill(sub, cfg, progress=True)
     pipeline.stage_export(sub, cfg)

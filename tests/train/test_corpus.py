@@ -151,16 +151,19 @@ def test_equalize_colours_the_spectrum_and_keeps_loudness():
 
 @needs_espeak
 def test_small_corpus_round_trip_and_held_out_voices(tmp_path):
-    manifest = build_corpus(
-        tmp_path,
-        n_train=8,
-        n_eval=6,
-        seed=3,
-        jobs=1,
-        engines=("espeak",),
-        config=SMALL,
-        progress=False,
-    )
+    def build():
+        return build_corpus(
+            tmp_path,
+            n_train=8,
+            n_eval=6,
+            seed=3,
+            jobs=1,
+            engines=("espeak",),
+            config=SMALL,
+            progress=False,
+        )
+
+    manifest = build()
     recs = read_manifest(tmp_path)
     assert len(recs) == 14 and manifest.name == "manifest.jsonl"
     utts = load_corpus(tmp_path)
@@ -178,16 +181,7 @@ def test_small_corpus_round_trip_and_held_out_voices(tmp_path):
         assert base not in espeak.EVAL_BASES and variant not in espeak.EVAL_VARIANTS
     # deterministic in the seed
     first = (tmp_path / "manifest.jsonl").read_text()
-    build_corpus(
-        tmp_path,
-        n_train=8,
-        n_eval=6,
-        seed=3,
-        jobs=1,
-        engines=("espeak",),
-        config=SMALL,
-        progress=False,
-    )
+    build()
     assert (tmp_path / "manifest.jsonl").read_text() == first
     info = json.loads((tmp_path / "info.json").read_text())
     assert info["splits"]["train"]["utterances"] == 8

