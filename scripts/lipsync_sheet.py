@@ -2,9 +2,10 @@
 
 Drives the default avatar with a motion model on one held-out utterance of a run's corpus
 (a human recording by default), then writes ``out/lipsync_sheet.png``: the predicted lip
-opening against the phone-derived reference (bilabials marked), and a row of rendered frames
-at /p b m/ (should be shut) and open vowels (should be open), each labelled with its phone
-and predicted opening.
+opening against the phone-derived reference and the training target (bilabials marked),
+and a row of rendered frames at /p b m/ (should be shut) and open vowels (should be open),
+each labelled with its phone and predicted opening; prints the peak predicted and target
+openings.
 
     .venv/bin/python scripts/lipsync_sheet.py --run out/train [--model M] [--group human]
 """
@@ -27,7 +28,7 @@ from avatar_agent.motion import PARAM_INDEX  # noqa: E402
 from avatar_agent.render.renderer import CPURenderer  # noqa: E402
 from avatar_agent.train.phones import BILABIAL  # noqa: E402
 from avatar_agent.train.pipeline import eval_items  # noqa: E402
-from avatar_agent.train.targets import lip_openness  # noqa: E402
+from avatar_agent.train.targets import lip_openness, mouth_targets  # noqa: E402
 
 _OPEN_VOWELS = {"AA", "AE", "AH", "AO", "AW", "AY", "EH"}
 
@@ -47,6 +48,8 @@ def main() -> None:
     vals = track.values
     opening = vals[:, PARAM_INDEX["jawOpen"]] - vals[:, PARAM_INDEX["mouthClose"]]
     ref = lip_openness(item.phones, len(opening))
+    tv = mouth_targets(item.phones, len(opening)).values
+    target = tv[:, PARAM_INDEX["jawOpen"]] - tv[:, PARAM_INDEX["mouthClose"]]
     t = np.arange(len(opening)) / 25.0
 
     picks: list[tuple[int, str]] = []
@@ -73,6 +76,7 @@ def main() -> None:
     fig = plt.figure(figsize=(2.4 * max(len(tiles), 4), 6.2))
     ax = fig.add_axes([0.05, 0.62, 0.9, 0.33])
     ax.plot(t, ref, color="0.6", label="phone-derived openness (reference)")
+    ax.plot(t, target, color="C2", ls=":", label="training target (what the model learns)")
     ax.plot(t, opening, color="C0", label="predicted jawOpen - mouthClose")
     for p in item.phones:
         if p.symbol in BILABIAL:
@@ -88,7 +92,7 @@ def main() -> None:
         tax.axis("off")
     Path(a.out).parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(a.out, dpi=90)
-    print(a.out)
+    print(f"{a.out}: peak opening predicted {opening.max():.2f}, target {target.max():.2f}")
 
 
 if __name__ == "__main__":
