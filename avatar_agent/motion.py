@@ -31,6 +31,7 @@ __all__ = [
     "MotionTrack",
     "neutral_frame",
     "frame_from_dict",
+    "lip_contact",
 ]
 
 BLENDSHAPES: tuple[str, ...] = (
@@ -97,6 +98,24 @@ def frame_from_dict(values: Mapping[str, float]) -> np.ndarray:
             raise MotionError(f"unknown motion parameter {name!r}")
         frame[PARAM_INDEX[name]] = float(value)
     return frame
+
+
+def lip_contact(values: np.ndarray) -> np.ndarray:
+    """Stop the lips at contact: ``mouthClose`` never exceeds ``jawOpen`` (in place).
+
+    The learned model's training targets push ``mouthClose`` past ``jawOpen`` on /p b m/
+    (the articulatory *virtual target* beyond contact, which is what presses real lips
+    together); what a viewer sees, and what ARKit's ``mouthClose`` means, stops at contact.
+
+    Args:
+        values: ``(..., len(PARAMS))`` motion frames.
+
+    Returns:
+        ``values``, with ``mouthClose = min(mouthClose, jawOpen)``.
+    """
+    jaw, close = PARAM_INDEX["jawOpen"], PARAM_INDEX["mouthClose"]
+    np.minimum(values[..., close], values[..., jaw], out=values[..., close])
+    return values
 
 
 def _clean(values: np.ndarray) -> np.ndarray:

@@ -3,10 +3,12 @@ import pytest
 
 from avatar_agent.motion import (
     BLENDSHAPES,
+    PARAM_INDEX,
     PARAMS,
     MotionError,
     MotionTrack,
     frame_from_dict,
+    lip_contact,
 )
 
 
@@ -76,3 +78,13 @@ def test_values_cleaned_and_validated():
         MotionTrack(np.zeros((3, len(PARAMS))), 0)
     with pytest.raises(MotionError):
         frame_from_dict({"smile": 1.0})
+
+
+def test_lip_contact_stops_mouth_close_at_jaw_open():
+    v = np.zeros((3, len(PARAMS)), np.float32)
+    v[:, PARAM_INDEX["jawOpen"]] = [0.1, 0.3, 0.0]
+    v[:, PARAM_INDEX["mouthClose"]] = [0.25, 0.1, 0.2]
+    out = lip_contact(v)
+    assert out is v
+    np.testing.assert_allclose(v[:, PARAM_INDEX["mouthClose"]], [0.1, 0.1, 0.0])
+    np.testing.assert_allclose(v[:, PARAM_INDEX["jawOpen"]], [0.1, 0.3, 0.0])

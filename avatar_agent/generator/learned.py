@@ -25,7 +25,7 @@ from avatar_agent.generator.conditions import (
     state_index,
 )
 from avatar_agent.generator.onnx_model import OnnxMotionModel, find_motion_model
-from avatar_agent.motion import HEAD_POSE, PARAMS
+from avatar_agent.motion import HEAD_POSE, PARAMS, lip_contact
 
 __all__ = ["LearnedMotionDriver", "find_motion_model"]
 
@@ -169,6 +169,7 @@ class LearnedMotionDriver:
         self._trim()
         np.clip(out[:, :_N_BLEND], 0.0, 1.0, out=out[:, :_N_BLEND])
         np.clip(out[:, _N_BLEND:], -_HEAD_LIMIT, _HEAD_LIMIT, out=out[:, _N_BLEND:])
+        lip_contact(out)  # the context keeps the model's own frames, overshoot included
         return out.astype(np.float32)
 
     def _run(self, n: int, avail: np.ndarray, s_idx: int, expr: np.ndarray) -> None:

@@ -24,6 +24,11 @@ class TrainConfig:
         context: Motion frames of context before a chunk (continuity).
         chunk: Largest chunk K (frames generated per call); chunks of 1..K are trained.
         lookahead: Frames of audio after the chunk the model sees (40 ms each).
+        spec_warp: Largest vocal-tract-length warp of training windows' log-mel
+            (:class:`~avatar_agent.train.specaug.SpecAugment`; 0: off).
+        spec_masks: Frequency masks per training window (0: off).
+        spec_mask_width: Widest frequency mask in mel bins.
+        p_spec: Share of training windows that get the log-mel augmentation.
         hidden: Backbone channels.
         audio_hidden: Audio encoder channels.
         dilations: Residual blocks (one per dilation).
@@ -52,6 +57,10 @@ class TrainConfig:
     context: int = 4
     chunk: int = 8
     lookahead: int = 2
+    spec_warp: float = 0.15
+    spec_masks: int = 2
+    spec_mask_width: int = 8
+    p_spec: float = 0.8
     hidden: int = 192
     audio_hidden: int = 128
     dilations: tuple[int, ...] = (1, 2, 4, 1, 2, 4)

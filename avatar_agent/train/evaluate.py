@@ -16,7 +16,7 @@ import torch
 from avatar_agent.generator.driver import MotionDriver, drive_track
 from avatar_agent.generator.learned import LearnedMotionDriver
 from avatar_agent.generator.onnx_model import MotionModelInfo
-from avatar_agent.motion import PARAM_INDEX
+from avatar_agent.motion import PARAM_INDEX, lip_contact
 from avatar_agent.train.diffusion import make_schedulers, student_x0
 from avatar_agent.train.metrics import CLOSED, FPS, lipsync_metrics
 from avatar_agent.train.model import MotionDenoiser
@@ -167,7 +167,7 @@ def evaluate_targets(items: Sequence[EvalItem]) -> dict[str, dict[str, float]]:
     per: dict[str, tuple[list, list, list]] = {}
     for it in items:
         n = -(-len(it.samples16k) * int(FPS) // 16000)  # the frames drive_track produces
-        v = mouth_targets(it.phones, n, FPS).values
+        v = lip_contact(mouth_targets(it.phones, n, FPS).values)  # as the driver shows it
         for g in (it.group, "all"):
             lists = per.setdefault(g, ([], [], []))
             lists[0].append(v[:, _JAW] - v[:, _CLOSE])

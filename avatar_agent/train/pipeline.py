@@ -68,15 +68,20 @@ def load_or_create_config(
     return cfg
 
 
-def _sampler(cfg: TrainConfig, clips: list, seed_offset: int = 0):  # noqa: ANN202
+def _sampler(cfg: TrainConfig, clips: list, seed_offset: int = 0, *, augment: bool = True):  # noqa: ANN202
+    from avatar_agent.train.specaug import SpecAugment
     from avatar_agent.train.windows import WindowSampler
 
+    spec = SpecAugment(
+        warp=cfg.spec_warp, masks=cfg.spec_masks, mask_width=cfg.spec_mask_width, p=cfg.p_spec
+    )
     return WindowSampler(
         clips,
         context=cfg.context,
         chunk=cfg.chunk,
         lookahead=cfg.lookahead,
         seed=cfg.seed + seed_offset,
+        spec_augment=spec if augment and cfg.p_spec > 0 else None,
     )
 
 
@@ -177,9 +182,11 @@ def stage_export(run: Path, cfg: TrainConfig) -> dict:
 
     clips = load_clips(run / "clips_train.npz")
     student = load_model(run / "student")
-    fp32 = export_onnx(student, cfg, _sampler(cfg, clips, 2), run / "motion.onnx")
-    int8 = quantize_int8(fp32, run / "motion.int8.onnx", cfg, _sampler(cfg, clips, 3))
-    par = parity(fp32, int8, cfg, _sampler(cfg, clips, 4))
+    fp32 = export_onnx(student, cfg, _sampler(cfg, clips, 2, augment=False), run / "motion.onnx")
+    int8 = quantize_int8(
+        fp32, run / "motion.int8.onnx", cfg, _sampler(cfg, clips, 3, augment=False)
+    )
+    par = parity(fp32, int8, cfg, _sampler(cfg, clips, 4, augment=False))
     out = {
         "fp32_bytes": fp32.stat().st_size,
         "int8_bytes": int8.stat().st_size,

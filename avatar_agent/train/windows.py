@@ -16,6 +16,7 @@ import numpy as np
 from avatar_agent.audio import LogMel
 from avatar_agent.generator.conditions import N_EXPRESSIONS, STATES
 from avatar_agent.motion import PARAMS
+from avatar_agent.train.specaug import SpecAugment
 
 __all__ = ["Clip", "Batch", "WindowSampler", "SILENCE_MEL", "clip_stats", "mel_of"]
 
@@ -105,6 +106,7 @@ class WindowSampler:
         p_full_chunk: float = 0.6,
         p_no_lookahead: float = 0.1,
         p_stream_start: float = 0.05,
+        spec_augment: SpecAugment | None = None,
     ) -> None:
         """Create a sampler.
 
@@ -117,6 +119,7 @@ class WindowSampler:
             p_full_chunk: Share of windows with ``n = K`` (others uniform 1..K).
             p_no_lookahead: Share whose look-ahead audio is silence (segment end).
             p_stream_start: Share placed at frame 0 with a rest-pose, silent context.
+            spec_augment: Log-mel augmentation drawn anew for every window (None: off).
         """
         if not clips:
             raise ValueError("no training clips")
@@ -128,6 +131,7 @@ class WindowSampler:
         self.p_full_chunk = p_full_chunk
         self.p_no_lookahead = p_no_lookahead
         self.p_stream_start = p_stream_start
+        self.spec_augment = spec_augment
 
     def sample(self, batch: int, n: int | None = None) -> Batch:
         """Draw ``batch`` windows, all with the same chunk length (so they stack).
@@ -180,6 +184,8 @@ class WindowSampler:
                 expr[b, e - lo :] = clip.expression[t - 1]
             if la and rng.random() < self.p_no_lookahead:
                 mel[b, 4 * (c + n) :] = SILENCE_MEL
+        if self.spec_augment is not None:
+            self.spec_augment(mel, rng)
         role = np.zeros((batch, length, 3), np.float32)
         role[:, :c, 0] = 1.0
         role[:, c : c + n, 1] = 1.0

@@ -7,7 +7,7 @@ import pytest
 
 from avatar_agent.generator.conditions import N_EXPRESSIONS, expression_vector
 from avatar_agent.motion import PARAM_INDEX as I
-from avatar_agent.motion import PARAMS
+from avatar_agent.motion import PARAMS, lip_contact
 from avatar_agent.train.phones import Phone
 from avatar_agent.train.targets import (
     MOUTH_PARAMS,
@@ -18,7 +18,7 @@ from avatar_agent.train.targets import (
     prosody,
     rest_frames,
 )
-from avatar_agent.train.targets.visemes import VISEMES, closure_frames
+from avatar_agent.train.targets.visemes import CLOSURE_OVERSHOOT, VISEMES, closure_frames
 
 FPS = 25.0
 H = I["headYaw"]
@@ -312,7 +312,12 @@ def test_ranges_and_determinism(state: str) -> None:
         assert np.isfinite(y).all()
         assert y[:, :H].min() >= 0 and y[:, :H].max() <= 1
         assert np.abs(y[:, H:]).max() <= 10
-        assert np.all(opening(y) >= 0)
+        # lips meet everywhere but on /p b m/ frames, where they aim past contact
+        closed = closure_frames(ph, n, FPS) if state == "speaking" else np.zeros(n, bool)
+        assert np.all(opening(y)[~closed] >= 0)
+        over = np.minimum(CLOSURE_OVERSHOOT, 1.0 - y[closed, I["jawOpen"]])
+        np.testing.assert_allclose(opening(y)[closed], -over, atol=1e-6)
+        assert np.all(opening(lip_contact(y.copy())) >= 0)
         y2 = make_targets(ph, n, state=state, expression=expr, rng=np.random.default_rng(3))
         np.testing.assert_array_equal(y, y2)
     y3 = make_targets(ph, n, state=state, rng=4)

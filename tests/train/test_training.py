@@ -172,6 +172,8 @@ def test_learned_driver_streams_any_fps(trained: dict, fps: float) -> None:
     n_blend = PARAM_INDEX["headYaw"]
     assert np.isfinite(a).all()
     assert a[:, :n_blend].min() >= 0.0 and a[:, :n_blend].max() <= 1.0
+    # shown lips stop at contact, whatever the tiny model aims for
+    assert (a[:, PARAM_INDEX["mouthClose"]] <= a[:, PARAM_INDEX["jawOpen"]]).all()
 
 
 def test_driver_memory_is_bounded(trained: dict) -> None:

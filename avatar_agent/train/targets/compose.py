@@ -15,9 +15,10 @@ Composition, per frame:
 3. plus one continuous blink stream whose rate/duration follow the state;
 4. plus ``conditions.overlay(expression)``;
 5. then closures win: on frames that sample a /p b m/ while speaking, ``mouthClose`` is set to
-   the final ``jawOpen`` (an overlay's jaw cannot open closed lips); ``mouthClose`` never
-   exceeds ``jawOpen``; ``eyeWide`` gives way to blinks; blendshapes are clipped to 0..1 and
-   head angles to ±10°.
+   the final ``jawOpen`` plus :data:`~avatar_agent.train.targets.visemes.CLOSURE_OVERSHOOT`
+   (an overlay's jaw cannot open closed lips; the lips aim past contact); elsewhere
+   ``mouthClose`` never exceeds ``jawOpen``; ``eyeWide`` gives way to blinks; blendshapes
+   are clipped to 0..1 and head angles to ±10°.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ from avatar_agent.train.targets.nonverbal import (
     state_motion,
 )
 from avatar_agent.train.targets.prosody import prosody as compute_prosody
-from avatar_agent.train.targets.visemes import mouth_targets
+from avatar_agent.train.targets.visemes import CLOSURE_OVERSHOOT, mouth_targets
 
 __all__ = [
     "CROSSFADE_S",
@@ -244,7 +245,7 @@ def make_targets_segments(
         out[:, _I["eyeWide" + side]] *= 1.0 - out[:, _I["eyeBlink" + side]].clip(0, 1)
     np.clip(out[:, :_H], 0.0, 1.0, out=out[:, :_H])
     jaw, close = _I["jawOpen"], _I["mouthClose"]
-    out[closed, close] = out[closed, jaw]
     out[:, close] = np.minimum(out[:, close], out[:, jaw])
+    out[closed, close] = np.minimum(out[closed, jaw] + CLOSURE_OVERSHOOT, 1.0)
     np.clip(out[:, _H:], -HEAD_LIMIT_DEG, HEAD_LIMIT_DEG, out=out[:, _H:])
     return out.astype(np.float32)

@@ -9,7 +9,8 @@ phones' targets (Cohen & Massaro 1993). So:
 
 - /p b m/ have a very high, fast-decaying dominance on the jaw and the lip-opening channels
   and ``mouthClose == jawOpen`` (lip opening ``jawOpen - mouthClose`` is 0): neighbours cannot
-  open them, and every frame that samples a closure is forced fully closed;
+  open them, and every frame that samples a closure is forced past closed (``mouthClose`` is
+  :data:`CLOSURE_OVERSHOOT` above ``jawOpen``: the lips aim beyond contact and press);
 - /f v/ tuck the lower lip (``mouthRollLower``) under the raised upper lip, small jaw;
 - rounded phones have a strong rounding dominance with a slow anticipatory decay, so rounding
   reaches into preceding consonants (whose rounding dominance is low);
@@ -36,6 +37,7 @@ from avatar_agent.train.phones import BILABIAL, LABIODENTAL, SILENCE, VOWELS, Ph
 
 __all__ = [
     "CHANNELS",
+    "CLOSURE_OVERSHOOT",
     "MOUTH_PARAMS",
     "Viseme",
     "VISEMES",
@@ -239,6 +241,13 @@ DIPHTHONGS: dict[str, tuple[str, str, float]] = {
 _TABLE = {p: v.arrays() for p, v in VISEMES.items()}
 _OPEN_SCALE = 0.55  # jaw target of /aa/: openness 1
 
+CLOSURE_OVERSHOOT = 0.15
+"""How far past contact ``mouthClose`` aims on /p b m/ frames (``jawOpen - mouthClose`` is
+``-0.15`` there). Lips move towards a *virtual target* beyond contact and are stopped by each
+other (Löfqvist & Gracco 1997), which presses them together; a model trained on this target
+still shuts the lips where it is unsure of the timing instead of leaving them ajar.
+:func:`avatar_agent.motion.lip_contact` stops the result at contact for display."""
+
 
 def phone_openness(symbol: str) -> float:
     """Openness (0..1) of one phone for the reference curve: jaw target over /aa/'s.
@@ -439,10 +448,10 @@ def mouth_targets(phones: Sequence[Phone], n_frames: int, fps: float = 25.0) -> 
         for (i, _), v in zip(key, vals, strict=True):
             ch[i] = v
     closed = closure_frames(phones, n_frames, fps)
-    ch[closed, _C["mouthClose"]] = ch[closed, _C["jawOpen"]]
     for c in ("mouthFunnel", "mouthUpperUp", "mouthLowerDown"):  # these part the lips too
         ch[closed, _C[c]] *= 0.2
     ch[:, _C["mouthClose"]] = np.minimum(ch[:, _C["mouthClose"]], ch[:, _C["jawOpen"]])
+    ch[closed, _C["mouthClose"]] = ch[closed, _C["jawOpen"]] + CLOSURE_OVERSHOOT
 
     values = np.zeros((n_frames, len(PARAMS)), np.float32)
     for k, cols in enumerate(_CH_COLS):
