@@ -45,6 +45,13 @@ def test_mouth_close_cancels_jaw_at_lips(detector, renderer):
     assert open_ > 0.15 and closed < 0.05
 
 
+def test_mouth_close_past_jaw_stops_at_contact(renderer):
+    # the learned model aims past contact on /p b m/; the lips stop where they meet
+    at_contact = renderer.render(frame_from_dict({"jawOpen": 0.1, "mouthClose": 0.1}))
+    past = renderer.render(frame_from_dict({"jawOpen": 0.1, "mouthClose": 0.25}))
+    np.testing.assert_array_equal(past, at_contact)
+
+
 def test_blink_closes_eyes(detector, renderer):
     f_open = _measure(detector, renderer, {})
     f_shut = _measure(detector, renderer, {"eyeBlinkLeft": 1.0, "eyeBlinkRight": 1.0})

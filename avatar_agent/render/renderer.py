@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator
 import cv2
 import numpy as np
 
-from avatar_agent.motion import PARAMS, MotionTrack
+from avatar_agent.motion import PARAMS, MotionTrack, lip_contact
 from avatar_agent.portrait.bundle import AvatarBundle
 from avatar_agent.render.eyes import Eyelids
 from avatar_agent.render.mouth import MouthInterior
@@ -79,7 +79,7 @@ class CPURenderer:
 
         Args:
             frame: Motion vector of length ``len(PARAMS)``; non-finite values
-                are treated as 0.
+                are treated as 0; ``mouthClose`` above ``jawOpen`` stops at lip contact.
 
         Returns:
             ``(size, size, 3)`` uint8 RGB, a new array.
@@ -87,6 +87,7 @@ class CPURenderer:
         w = np.nan_to_num(np.asarray(frame, dtype=np.float32), nan=0.0, posinf=0.0, neginf=0.0)
         if w.shape != (len(PARAMS),):
             raise ValueError(f"motion frame must have {len(PARAMS)} values, got {w.shape}")
+        lip_contact(w)
         pts = self.rig.positions(w)
         src = self.warp.backward_map(pts - self.rig.points)
         border = cv2.BORDER_REPLICATE
