@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from avatar_agent.train.targets.visemes import CLOSURE_OVERSHOOT
+
 __all__ = ["write_card", "write_eval_page"]
 
 _TARGETS = (
@@ -104,6 +106,19 @@ def _critic_line(run: Path) -> str:
     )
 
 
+def _window_augment_line(cfg: dict) -> str:
+    """The on-the-fly log-mel augmentation of training windows, from the run's config."""
+    p = float(cfg.get("p_spec", 0.0))
+    if p <= 0:
+        return "Training windows are used as built (no on-the-fly log-mel augmentation)."
+    return (
+        f"{100 * p:.0f} % of training windows are also augmented anew each time they are drawn "
+        f"(`train/specaug.py`): a vocal-tract-length warp of the log-mel (formants scaled by "
+        f"up to ±{100 * float(cfg.get('spec_warp', 0)):.0f} %) and {cfg.get('spec_masks')} "
+        f"frequency masks of up to {cfg.get('spec_mask_width')} mel bins."
+    )
+
+
 def write_card(run: Path, out: Path) -> Path:
     """Write the model card of the run's int8 model.
 
@@ -120,6 +135,11 @@ def write_card(run: Path, out: Path) -> Path:
     export = _load(run, "export.json")
     table = (run / "eval.md").read_text() if (run / "eval.md").exists() else "(not evaluated)"
     total = sum(v for k, v in times.items() if k in ("data", "teacher", "distill", "export"))
+    data_what = (
+        "training clips; the corpus was synthesised by an earlier run"
+        if data.get("corpus_built") is False
+        else "corpus synthesis + training clips"
+    )
     par = export.get("parity", {})
     text = f"""# Motion model card: `motion.int8.onnx`
 
@@ -141,9 +161,9 @@ avatar-agent train install --run out/train  # copies the int8 model + this card 
 ```
 
 Seed {cfg.get("seed")}; the full config is stored in `config.json` of the run and inside
-every checkpoint. Stage times of the shipped run (`train all` from an empty run folder) on
-the 2-core development machine, partly shared with other jobs:
-data (corpus synthesis + training clips) {times.get("data", 0) / 60:.1f} min,
+every checkpoint. Stage times of the shipped run on the 2-core development machine
+({cfg.get("threads")} torch thread(s)), partly shared with other jobs:
+data ({data_what}) {times.get("data", 0) / 60:.1f} min,
 teacher {times.get("teacher", 0) / 60:.1f} min, distillation {times.get("distill", 0) / 60:.1f} min,
 export {times.get("export", 0) / 60:.1f} min: {total / 60:.0f} min of training in all
 (evaluation {times.get("eval", 0) / 60:.1f} min more). No GPU is used or needed.
@@ -158,8 +178,10 @@ and real human recordings (LibriVox, CMU ARCTIC) aligned with pocketsphinx. No M
 voices. Training clips: {data.get("clips")} clips from {data.get("utterances")} utterances
 ({data.get("hours", 0):.1f} h after {cfg.get("copies")} augmented copies: speed, pitch,
 equalisation, loudness, noise, reverb, telephone band, resampling) in five scenarios
-(speaking, barge-in, listening, idle, thinking) with expression overlays. Motion targets:
-`docs/motion-targets.md`.
+(speaking, barge-in, listening, idle, thinking) with expression overlays.
+{_window_augment_line(cfg)} Motion targets: `docs/motion-targets.md`; on frames that show a
+/p b m/ the lips aim {CLOSURE_OVERSHOOT:g} past contact (`CLOSURE_OVERSHOOT`, the articulatory
+virtual target beyond closure), and every output stops at contact (`lip_contact`).
 
 {_corpus_summary(run)}
 

@@ -120,7 +120,8 @@ def stage_data(
     if (run / "data.json").exists() and (run / "clips_train.npz").exists():
         return {**json.loads((run / "data.json").read_text()), "reused": True}
     corpus_dir = corpus or run / "corpus"
-    if not (corpus_dir / "manifest.jsonl").exists():
+    corpus_built = not (corpus_dir / "manifest.jsonl").exists()
+    if corpus_built:
         build_corpus(
             corpus_dir,
             n_train=cfg.n_train,
@@ -142,6 +143,7 @@ def stage_data(
         "frames": frames,
         "hours": frames / 25.0 / 3600.0,
         "seconds": time.perf_counter() - t0,
+        "corpus_built": corpus_built,
     }
     (run / "data.json").write_text(json.dumps(summary, indent=2) + "\n")
     return summary
