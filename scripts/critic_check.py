@@ -17,8 +17,6 @@ from pathlib import Path
 
 from avatar_agent.train import pipeline
 
-_SHARED = ("clips_train.npz", "stats.npz", "data.json", "corpus_path.txt", "teacher")
-
 
 def _int8_row(metrics: dict) -> dict:
     return next(v for k, v in metrics.items() if k.startswith("student int8"))
@@ -33,15 +31,7 @@ def main() -> None:
     run = Path(a.run)
     cfg = dataclasses.replace(pipeline.load_or_create_config(run, None), adv_weight=a.adv_weight)
     sub = run / f"critic-w{a.adv_weight:g}"
-    sub.mkdir(exist_ok=True)
-    for name in _SHARED:  # read-only inputs: linked, not copied
-        dst = sub / name
-        if not dst.exists():
-            dst.symlink_to((run / name).resolve())
-    cfg.save(sub / "config.json")
-    pipeline.stage_distill(sub, cfg, progress=True)
-    pipeline.stage_export(sub, cfg)
-    with_critic = pipeline.stage_eval(sub, cfg, teacher=False)
+    with_critic = pipeline.train_variant(run, sub, cfg, new_teacher=False)
     # read last: the run's own evaluation may finish while this distillation runs
     base = json.loads((run / "metrics.json").read_text())
     out = {

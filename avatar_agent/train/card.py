@@ -62,6 +62,7 @@ def _status(run: Path) -> str:
         d = max(abs(a["r"] - f["r"]) / max(f["r"], 1e-9), abs(a["closure"] - f["closure"]))
         lines.append(f"- int8 vs fp32: largest relative gap {100 * d:.1f} % (target 2 %)")
     lines.append(_critic_line(run))
+    lines.append(_specaug_line(run))
     lines.append(_guidance_line(run, float(_load(run, "config.json").get("guidance", 0))))
     return "\n".join(lines)
 
@@ -84,6 +85,36 @@ def _guidance_line(run: Path, shipped: float) -> str:
         + f". Shipped: w = {shipped:g} (`scripts/guidance_check.py --run RUN --scales "
         + " ".join(g["scales"])
         + "`)."
+    )
+
+
+def _specaug_line(run: Path) -> str:
+    """The log-mel augmentation finding from ``specaug.json`` (``scripts/specaug_check.py``)."""
+    path = run / "specaug.json"
+    if not path.exists():
+        return (
+            "- on-the-fly log-mel augmentation: not evaluated for this run "
+            "(`scripts/specaug_check.py`)"
+        )
+    c = json.loads(path.read_text())
+    a, b = c["without"]["all"], c["with"]["all"]
+    ha, hb = c["without"].get("human"), c["with"].get("human")
+    better = b["closure"] > a["closure"] + 0.01 and b["r"] >= a["r"] - 0.005
+    human = (
+        f"; human recordings: r {ha['r']:.3f} -> {hb['r']:.3f}, closures "
+        f"{100 * ha['closure']:.1f} -> {100 * hb['closure']:.1f} %"
+        if ha and hb
+        else ""
+    )
+    return (
+        f"- on-the-fly log-mel augmentation (warp ±{100 * c['spec_warp']:.0f} %, "
+        f"{c['spec_masks']} masks ≤ {c['spec_mask_width']} bins, {100 * c['p_spec']:.0f} % of "
+        f"windows; same clips, seed, {c['teacher_steps']} + {c['distill_steps']} steps): "
+        f"int8 student without -> with: r {a['r']:.3f} -> {b['r']:.3f}, closures "
+        f"{100 * a['closure']:.1f} -> {100 * b['closure']:.1f} %, rest {100 * a['rest']:.1f} -> "
+        f"{100 * b['rest']:.1f} %{human}: "
+        + ("a measurable gain" if better else "no measurable gain, so it is not used")
+        + f" (`scripts/specaug_check.py --run RUN --p {c['p_spec']:g}`)."
     )
 
 

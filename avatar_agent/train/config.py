@@ -28,7 +28,8 @@ class TrainConfig:
             (:class:`~avatar_agent.train.specaug.SpecAugment`; 0: off).
         spec_masks: Frequency masks per training window (0: off).
         spec_mask_width: Widest frequency mask in mel bins.
-        p_spec: Share of training windows that get the log-mel augmentation.
+        p_spec: Share of training windows that get the log-mel augmentation (0: off, the
+            shipped setting: it measured no gain, see ``scripts/specaug_check.py``).
         hidden: Backbone channels.
         audio_hidden: Audio encoder channels.
         dilations: Residual blocks (one per dilation).
@@ -60,7 +61,7 @@ class TrainConfig:
     spec_warp: float = 0.15
     spec_masks: int = 2
     spec_mask_width: int = 8
-    p_spec: float = 0.8
+    p_spec: float = 0.0
     hidden: int = 192
     audio_hidden: int = 128
     dilations: tuple[int, ...] = (1, 2, 4, 1, 2, 4)

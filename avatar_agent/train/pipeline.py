@@ -32,6 +32,7 @@ __all__ = [
     "stage_distill",
     "stage_export",
     "stage_eval",
+    "train_variant",
 ]
 
 log = logging.getLogger(__name__)
@@ -275,3 +276,41 @@ def stage_eval(run: Path, cfg: TrainConfig, *, teacher: bool = True) -> dict:
     (run / "metrics.json").write_text(json.dumps(results, indent=2) + "\n")
     (run / "eval.md").write_text(markdown_table(results, items) + "\n")
     return results
+
+
+_SHARED_INPUTS = ("clips_train.npz", "stats.npz", "data.json", "corpus_path.txt")
+
+
+def train_variant(
+    run: Path, sub: Path, cfg: TrainConfig, *, new_teacher: bool, progress: bool = True
+) -> dict:
+    """Train a variant of a run on the run's own data and evaluate its student (ablations).
+
+    The run's clips, statistics and corpus are linked into ``sub`` (and its teacher too unless
+    ``new_teacher``); ``sub`` keeps its own ``config.json`` once written, so an interrupted or
+    finished variant resumes instead of starting over.
+
+    Args:
+        run: Finished run whose data (and teacher) the variant shares.
+        sub: The variant's run folder.
+        cfg: The variant's config (ignored if ``sub/config.json`` exists).
+        new_teacher: Train a teacher for the variant instead of linking the run's.
+        progress: Show progress bars.
+
+    Returns:
+        The variant's metrics (as :func:`stage_eval`, without the teacher row).
+    """
+    sub.mkdir(parents=True, exist_ok=True)
+    for name in _SHARED_INPUTS + (() if new_teacher else ("teacher",)):
+        dst = sub / name
+        if not dst.exists():  # read-only inputs: linked, not copied
+            dst.symlink_to((run / name).resolve())
+    if (sub / "config.json").exists():
+        cfg = TrainConfig.from_dict(json.loads((sub / "config.json").read_text()))
+    else:
+        cfg.save(sub / "config.json")
+    if new_teacher:
+        stage_teacher(sub, cfg, progress=progress)
+    stage_distill(sub, cfg, progress=progress)
+    stage_export(sub, cfg)
+    return stage_eval(sub, cfg, teacher=False)

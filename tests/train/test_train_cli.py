@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -11,6 +12,8 @@ pytest.importorskip("torch")
 pytest.importorskip("diffusers")
 
 from avatar_agent.cli import main  # noqa: E402
+from avatar_agent.train import pipeline  # noqa: E402
+from avatar_agent.train.card import write_card  # noqa: E402
 from avatar_agent.train.corpus import espeak  # noqa: E402
 
 
@@ -31,3 +34,25 @@ def test_train_all_tiny(tmp_path: Path) -> None:
     # a second run resumes: the data stage reuses the clips, training stages are complete
     assert main(["train", "data", "--run", str(run), "--quiet"]) == 0
     assert json.loads((run / "config.json").read_text())["teacher_steps"] == 6
+
+    # an ablation variant trains on the run's own clips, in its own folder
+    cfg = pipeline.load_or_create_config(run, None)
+    assert cfg.p_spec == 0.0  # the shipped default: the augmentation is an ablation
+    sub = run / "specaug"
+    with_aug = pipeline.train_variant(
+        run, sub, dataclasses.replace(cfg, p_spec=0.8), new_teacher=True, progress=False
+    )
+    assert (sub / "clips_train.npz").is_symlink() and not (sub / "teacher").is_symlink()
+    assert json.loads((sub / "config.json").read_text())["p_spec"] == 0.8
+    assert any(k.startswith("student int8") for k in with_aug)
+    # the card states the finding from specaug.json with its numbers
+    row = next(v for k, v in with_aug.items() if k.startswith("student int8"))
+    base = next(v for k, v in metrics.items() if k.startswith("student int8"))
+    (run / "specaug.json").write_text(json.dumps({
+        "p_spec": 0.8, "spec_warp": 0.15, "spec_masks": 2, "spec_mask_width": 8,
+        "teacher_steps": 6, "distill_steps": 4, "seed": 0, "without": base, "with": row,
+    }))  # fmt: skip
+    card = write_card(run, tmp_path / "card.md").read_text()
+    line = next(x for x in card.splitlines() if "log-mel augmentation (warp" in x)
+    assert f"r {base['all']['r']:.3f} -> {row['all']['r']:.3f}" in line
+    assert "lips aim 0.15 past contact" in card.replace("\n", " ")
