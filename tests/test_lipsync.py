@@ -19,7 +19,8 @@ from avatar_agent.generator.learned import LearnedMotionDriver
 from avatar_agent.motion import PARAM_INDEX
 from avatar_agent.train.corpus import espeak
 from avatar_agent.train.metrics import lipsync_metrics
-from avatar_agent.train.targets.visemes import closure_frames
+from avatar_agent.train.phones import Phone
+from avatar_agent.train.targets.visemes import closure_frames, lip_openness
 
 pytestmark = pytest.mark.skipif(
     not espeak.available(), reason="libespeak-ng missing (make install installs espeak-ng)"
@@ -51,6 +52,22 @@ def heldout() -> list[tuple[np.ndarray, list]]:
             shifted = [type(p)(p.symbol, p.start + 0.6, p.end + 0.6) for p in phones]
             out.append((y, shifted))
     return out
+
+
+def test_open_shut_is_the_share_of_open_vowel_frames_with_lips_closed() -> None:
+    phones = [Phone("sil", 0.0, 0.2), Phone("AA", 0.2, 0.6), Phone("M", 0.6, 0.7),
+              Phone("AA", 0.7, 1.1), Phone("sil", 1.1, 1.4)]  # fmt: skip
+    ref = lip_openness(phones, 35, 25.0)
+    follows = lipsync_metrics([0.5 * ref], [0.5 * ref], [phones])
+    assert follows["open_shut"] == 0.0 and follows["closure"] == 1.0
+    assert follows["n_open_frames"] == (ref >= 0.3).sum() >= 15
+    shut = lipsync_metrics([np.zeros(35)], [np.zeros(35)], [phones])
+    assert shut["open_shut"] == 1.0 and shut["closure"] == 1.0  # closing everywhere is caught
+    half = 0.5 * ref
+    idx = np.flatnonzero(ref >= 0.3)[::2]
+    half[idx] = 0.0
+    m = lipsync_metrics([half], [half], [phones])
+    assert m["open_shut"] == pytest.approx(len(idx) / (ref >= 0.3).sum())
 
 
 @pytest.fixture(scope="module")

@@ -11,6 +11,9 @@ Metrics:
 - ``rest``: share of silence frames more than 150 ms from any speech phone where the mouth is
   at rest (opening ≤ 0.05 and ``jawOpen`` ≤ 0.1).
 - ``jitter``: mean absolute second difference of the opening per frame on speech frames.
+- ``open_shut``: share of open frames (reference openness ≥ 0.3: a vowel at least as open as
+  /ih/ … /aa/ at the frame centre) where the lips are closed (opening ≤ 0.05): the price of
+  closing too eagerly, the counterweight of ``closure``.
 """
 
 from __future__ import annotations
@@ -22,13 +25,15 @@ import numpy as np
 from avatar_agent.train.phones import BILABIAL, SILENCE, Phone
 from avatar_agent.train.targets.visemes import lip_openness
 
-__all__ = ["CLOSED", "FPS", "lipsync_metrics"]
+__all__ = ["CLOSED", "FPS", "OPEN", "lipsync_metrics"]
 
 CLOSED = 0.05
 """Lip opening at or below which the lips count as closed."""
 
 FPS = 25.0
 _MAX_LAG = 5  # frames (200 ms)
+OPEN = 0.3
+"""Reference openness at or above which a frame counts as open (for ``open_shut``)."""
 
 
 def _corr(a: np.ndarray, b: np.ndarray) -> float:
@@ -50,8 +55,8 @@ def lipsync_metrics(
         phones: Per utterance, the phones.
 
     Returns:
-        ``r``, ``lag_ms``, ``closure``, ``rest``, ``jitter`` and counts ``n_closures``,
-        ``n_rest_frames``, ``n_frames``.
+        ``r``, ``lag_ms``, ``closure``, ``rest``, ``jitter``, ``open_shut`` and counts
+        ``n_closures``, ``n_rest_frames``, ``n_open_frames``, ``n_frames``.
     """
     refs = [lip_openness(p, len(o), FPS) for o, p in zip(openings, phones, strict=True)]
     best, best_lag = -2.0, 0
@@ -70,7 +75,11 @@ def lipsync_metrics(
     n_cl = n_closed = 0
     n_rest = n_at_rest = 0
     jit, n_speech = 0.0, 0
-    for o, j, ph in zip(openings, jaws, phones, strict=True):
+    n_open = n_open_shut = 0
+    for o, j, ph, ref in zip(openings, jaws, phones, refs, strict=True):
+        is_open = ref >= OPEN
+        n_open += int(is_open.sum())
+        n_open_shut += int((o[is_open] <= CLOSED).sum())
         t = (np.arange(len(o)) + 0.5) / FPS
         lo_t, hi_t = np.arange(len(o)) / FPS, (np.arange(len(o)) + 1) / FPS
         speech = [p for p in ph if p.symbol != SILENCE]
@@ -96,6 +105,8 @@ def lipsync_metrics(
         "closure": n_closed / n_cl if n_cl else float("nan"),
         "rest": n_at_rest / n_rest if n_rest else float("nan"),
         "jitter": jit / n_speech if n_speech else float("nan"),
+        "open_shut": n_open_shut / n_open if n_open else float("nan"),
+        "n_open_frames": float(n_open),
         "n_closures": float(n_cl),
         "n_rest_frames": float(n_rest),
         "n_frames": float(sum(len(o) for o in openings)),

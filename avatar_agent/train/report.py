@@ -11,7 +11,7 @@ __all__ = ["markdown_table"]
 def _fmt(m: dict[str, float]) -> str:
     return (
         f"{m['r']:.3f} | {m['lag_ms']:+.0f} | {100 * m['closure']:.1f} % | "
-        f"{100 * m['rest']:.1f} % | {m['jitter']:.4f}"
+        f"{100 * m['rest']:.1f} % | {100 * m['open_shut']:.1f} % | {m['jitter']:.4f}"
     )
 
 
@@ -26,8 +26,8 @@ def markdown_table(results: dict[str, dict[str, dict[str, float]]], items: Seque
         Markdown text.
     """
     counts = Counter(it.group for it in items)
-    head = "| driver | r | lag (ms) | /p b m/ closed | silence at rest | jitter |\n"
-    head += "|---|---|---|---|---|---|\n"
+    head = "| driver | r | lag (ms) | /p b m/ closed | silence at rest | open shut | jitter |\n"
+    head += "|---|---|---|---|---|---|---|\n"
     groups = ["all", *sorted(counts)]
     parts = []
     for g in groups:
