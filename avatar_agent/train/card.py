@@ -9,8 +9,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from avatar_agent.train.targets.visemes import CLOSURE_OVERSHOOT
-
 __all__ = ["write_card", "write_eval_page"]
 
 _TARGETS = (
@@ -150,6 +148,21 @@ def _window_augment_line(cfg: dict) -> str:
     )
 
 
+def _overshoot_line(cfg: dict) -> str:
+    """How the targets close the lips on /p b m/, from the run's config."""
+    ov = float(cfg.get("closure_overshoot", 0.0))
+    if ov > 0:
+        return (
+            f"on frames that show a /p b m/ the lips aim {ov:g} past contact "
+            "(`closure_overshoot`, the articulatory virtual target beyond closure), and every "
+            "output stops at contact (`lip_contact`)."
+        )
+    return (
+        "on frames that show a /p b m/ the lips are exactly at contact (aiming past contact, "
+        "`closure_overshoot`, was measured and not used: see `docs/motion-targets.md`)."
+    )
+
+
 def write_card(run: Path, out: Path) -> Path:
     """Write the model card of the run's int8 model.
 
@@ -210,9 +223,7 @@ voices. Training clips: {data.get("clips")} clips from {data.get("utterances")} 
 ({data.get("hours", 0):.1f} h after {cfg.get("copies")} augmented copies: speed, pitch,
 equalisation, loudness, noise, reverb, telephone band, resampling) in five scenarios
 (speaking, barge-in, listening, idle, thinking) with expression overlays.
-{_window_augment_line(cfg)} Motion targets: `docs/motion-targets.md`; on frames that show a
-/p b m/ the lips aim {CLOSURE_OVERSHOOT:g} past contact (`CLOSURE_OVERSHOOT`, the articulatory
-virtual target beyond closure), and every output stops at contact (`lip_contact`).
+{_window_augment_line(cfg)} Motion targets: `docs/motion-targets.md`; {_overshoot_line(cfg)}
 
 {_corpus_summary(run)}
 

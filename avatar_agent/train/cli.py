@@ -32,7 +32,35 @@ def add_train_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--jobs", type=int, default=2, help="worker processes for data building")
     p.add_argument("--no-teacher-eval", action="store_true", help="skip the slow teacher row")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a config field of a new run (JSON value), e.g. --set closure_overshoot=0.15",
+    )
     p.set_defaults(func=_cmd_train)
+
+
+def _overrides(pairs: list[str]) -> dict:
+    """``KEY=VALUE`` strings → config overrides (values parsed as JSON, else strings)."""
+    from avatar_agent.train.config import TrainConfig
+
+    fields = set(TrainConfig.__dataclass_fields__)
+    out = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or key not in fields:
+            raise ValueError(
+                f"--set {pair!r}: expected KEY=VALUE with KEY one of {', '.join(sorted(fields))}"
+            )
+        try:
+            out[key] = json.loads(value)
+        except json.JSONDecodeError:
+            out[key] = value
+        if isinstance(out[key], list):
+            out[key] = tuple(out[key])
+    return out
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
@@ -44,7 +72,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
             "or pip install 'avatar-agent[train]'"
         ) from exc
     run = Path(args.run)
-    cfg = pipeline.load_or_create_config(run, args.config)
+    cfg = pipeline.load_or_create_config(run, args.config, _overrides(args.set))
     progress = not args.quiet
     stages = (
         ["data", "teacher", "distill", "export", "eval"] if args.stage == "all" else [args.stage]

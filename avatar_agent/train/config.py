@@ -28,6 +28,10 @@ class TrainConfig:
             (:class:`~avatar_agent.train.specaug.SpecAugment`; 0: off).
         spec_masks: Frequency masks per training window (0: off).
         spec_mask_width: Widest frequency mask in mel bins.
+        closure_overshoot: How far past contact ``mouthClose`` aims on /p b m/ frames of the
+            motion targets (0: at contact, the shipped setting; see
+            :data:`~avatar_agent.train.targets.visemes.CLOSURE_OVERSHOOT` for the measured
+            trade-off).
         p_spec: Share of training windows that get the log-mel augmentation (0: off, the
             shipped setting: it measured no gain, see ``scripts/specaug_check.py``).
         hidden: Backbone channels.
@@ -58,6 +62,7 @@ class TrainConfig:
     context: int = 4
     chunk: int = 8
     lookahead: int = 2
+    closure_overshoot: float = 0.0
     spec_warp: float = 0.15
     spec_masks: int = 2
     spec_mask_width: int = 8

@@ -79,6 +79,7 @@ def make_clip(
     *,
     augment: bool = True,
     scenario: str | None = None,
+    closure_overshoot: float = 0.0,
 ) -> Clip:
     """One training clip from one utterance.
 
@@ -88,6 +89,7 @@ def make_clip(
         rng: Random generator (scenario, padding, augmentation, targets).
         augment: Apply audio augmentation.
         scenario: Force a scenario (default: drawn from :data:`SCENARIOS`).
+        closure_overshoot: How far past contact the lips aim on /p b m/ frames.
 
     Returns:
         A :class:`Clip`.
@@ -128,7 +130,14 @@ def make_clip(
             if scenario == "thinking" and rng.random() < 0.5:
                 expr[:, EXPRESSION_NAMES.index("thinking")] = rng.uniform(0.3, 1.0)
     motion = make_targets_segments(
-        ph, n, fps=FPS, states=states, expressions=expr, audio16k=x, rng=rng
+        ph,
+        n,
+        fps=FPS,
+        states=states,
+        expressions=expr,
+        audio16k=x,
+        rng=rng,
+        closure_overshoot=closure_overshoot,
     )
     return Clip(
         mel=mel_of(x, n),
@@ -139,10 +148,16 @@ def make_clip(
 
 
 def _work(args: tuple) -> list[Clip]:
-    samples, phones, seed, copies, augment = args
+    samples, phones, seed, copies, augment, overshoot = args
     rng = np.random.default_rng(seed)
     return [
-        make_clip(samples, phones, rng, augment=augment and (c > 0 or copies == 1))
+        make_clip(
+            samples,
+            phones,
+            rng,
+            augment=augment and (c > 0 or copies == 1),
+            closure_overshoot=overshoot,
+        )
         for c in range(copies)
     ]
 
@@ -154,6 +169,7 @@ def build_clips(
     seed: int,
     jobs: int = 2,
     progress: bool = True,
+    closure_overshoot: float = 0.0,
 ) -> list[Clip]:
     """Clips of many utterances (``copies`` each; the first copy is not augmented).
 
@@ -163,12 +179,14 @@ def build_clips(
         seed: Base seed (utterance ``i`` uses ``[seed, i]``).
         jobs: Worker processes.
         progress: Show a progress bar.
+        closure_overshoot: How far past contact the lips aim on /p b m/ frames.
 
     Returns:
         The clips.
     """
     tasks = [
-        (u.samples16k, list(u.phones), [seed, i], copies, True) for i, u in enumerate(utterances)
+        (u.samples16k, list(u.phones), [seed, i], copies, True, closure_overshoot)
+        for i, u in enumerate(utterances)
     ]
     out: list[Clip] = []
     bar = tqdm(total=len(tasks), desc="clips", disable=not progress)

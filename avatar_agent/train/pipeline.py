@@ -133,7 +133,14 @@ def stage_data(
         )
     (run / "corpus_path.txt").write_text(str(corpus_dir.resolve()) + "\n")
     train = load_corpus(corpus_dir, split="train")
-    clips = build_clips(train, copies=cfg.copies, seed=cfg.seed, jobs=jobs, progress=progress)
+    clips = build_clips(
+        train,
+        copies=cfg.copies,
+        seed=cfg.seed,
+        jobs=jobs,
+        progress=progress,
+        closure_overshoot=cfg.closure_overshoot,
+    )
     save_clips(clips, run / "clips_train.npz")
     mm, ms, om, os_ = clip_stats(clips)
     np.savez(run / "stats.npz", mel_mean=mm, mel_std=ms, motion_mean=om, motion_std=os_)

@@ -55,4 +55,21 @@ def test_train_all_tiny(tmp_path: Path) -> None:
     card = write_card(run, tmp_path / "card.md").read_text()
     line = next(x for x in card.splitlines() if "log-mel augmentation (warp" in x)
     assert f"r {base['all']['r']:.3f} -> {row['all']['r']:.3f}" in line
-    assert "lips aim 0.15 past contact" in card.replace("\n", " ")
+    assert "lips are exactly at contact" in " ".join(card.split())  # the default
+
+
+def test_set_overrides_a_new_run_and_guards_an_existing_one(tmp_path: Path) -> None:
+    from avatar_agent.train.cli import _overrides
+
+    over = _overrides(["closure_overshoot=0.15", "dilations=[1,2]", "engines=[\"espeak\"]"])
+    assert over == {"closure_overshoot": 0.15, "dilations": (1, 2), "engines": ("espeak",)}
+    cfg = pipeline.load_or_create_config(tmp_path / "r", "tiny", over)
+    saved = json.loads((tmp_path / "r" / "config.json").read_text())
+    assert cfg.closure_overshoot == saved["closure_overshoot"] == 0.15
+    assert cfg.dilations == (1, 2)
+    with pytest.raises(ValueError, match="was created with closure_overshoot=0.15"):
+        pipeline.load_or_create_config(tmp_path / "r", "tiny", {"closure_overshoot": 0.0})
+    with pytest.raises(ValueError, match="KEY=VALUE"):
+        _overrides(["no_such_knob=1"])
+    with pytest.raises(ValueError, match="KEY=VALUE"):
+        _overrides(["closure_overshoot"])

@@ -15,8 +15,8 @@ Composition, per frame:
 3. plus one continuous blink stream whose rate/duration follow the state;
 4. plus ``conditions.overlay(expression)``;
 5. then closures win: on frames that sample a /p b m/ while speaking, ``mouthClose`` is set to
-   the final ``jawOpen`` plus :data:`~avatar_agent.train.targets.visemes.CLOSURE_OVERSHOOT`
-   (an overlay's jaw cannot open closed lips; the lips aim past contact); elsewhere
+   the final ``jawOpen`` plus ``closure_overshoot`` (an overlay's jaw cannot open closed
+   lips; a positive overshoot makes the lips aim past contact); elsewhere
    ``mouthClose`` never exceeds ``jawOpen``; ``eyeWide`` gives way to blinks; blendshapes
    are clipped to 0..1 and head angles to ±10°.
 """
@@ -43,7 +43,7 @@ from avatar_agent.train.targets.nonverbal import (
     state_motion,
 )
 from avatar_agent.train.targets.prosody import prosody as compute_prosody
-from avatar_agent.train.targets.visemes import CLOSURE_OVERSHOOT, mouth_targets
+from avatar_agent.train.targets.visemes import mouth_targets
 
 __all__ = [
     "CROSSFADE_S",
@@ -119,6 +119,7 @@ def make_targets(
     expression: ExpressionLike = None,
     audio16k: np.ndarray | None = None,
     rng: np.random.Generator | int | None = None,
+    closure_overshoot: float = 0.0,
 ) -> np.ndarray:
     """Motion targets of one clip with one state and one expression.
 
@@ -132,6 +133,7 @@ def make_targets(
             takes (a name, a mapping, a vector, ``None`` for neutral).
         audio16k: The clip's 16 kHz mono audio, for prosody (optional).
         rng: Random generator or seed; the same seed gives the same targets.
+        closure_overshoot: How far past contact the lips aim on /p b m/ frames.
 
     Returns:
         ``(n_frames, len(PARAMS))`` float32.
@@ -147,6 +149,7 @@ def make_targets(
         expressions=expression_vector(expression),
         audio16k=audio16k,
         rng=rng,
+        closure_overshoot=closure_overshoot,
     )
 
 
@@ -160,6 +163,7 @@ def make_targets_segments(
     audio16k: np.ndarray | None = None,
     rng: np.random.Generator | int | None = None,
     crossfade_s: float = CROSSFADE_S,
+    closure_overshoot: float = 0.0,
 ) -> np.ndarray:
     """Motion targets of a clip whose state and expression change from frame to frame.
 
@@ -173,6 +177,8 @@ def make_targets_segments(
         audio16k: The clip's 16 kHz mono audio, for prosody (optional).
         rng: Random generator or seed.
         crossfade_s: Cross-fade time of state layers and expressions.
+        closure_overshoot: How far past contact ``mouthClose`` aims on /p b m/ frames
+            (:data:`~avatar_agent.train.targets.visemes.CLOSURE_OVERSHOOT`; 0: at contact).
 
     Returns:
         ``(n_frames, len(PARAMS))`` float32.
@@ -224,7 +230,7 @@ def make_targets_segments(
     closed = np.zeros(n_frames, bool)
     w_speak = weights[:, STATE_INDEX["speaking"]]
     if w_speak.any():
-        mouth = mouth_targets(phones, n_frames, fps)
+        mouth = mouth_targets(phones, n_frames, fps, overshoot=closure_overshoot)
         out += w_speak[:, None] * mouth.values
         closed = mouth.closed & (w_speak > 0.5)
 
@@ -246,6 +252,6 @@ def make_targets_segments(
     np.clip(out[:, :_H], 0.0, 1.0, out=out[:, :_H])
     jaw, close = _I["jawOpen"], _I["mouthClose"]
     out[:, close] = np.minimum(out[:, close], out[:, jaw])
-    out[closed, close] = np.minimum(out[closed, jaw] + CLOSURE_OVERSHOOT, 1.0)
+    out[closed, close] = np.minimum(out[closed, jaw] + closure_overshoot, 1.0)
     np.clip(out[:, _H:], -HEAD_LIMIT_DEG, HEAD_LIMIT_DEG, out=out[:, _H:])
     return out.astype(np.float32)

@@ -9,8 +9,8 @@ phones' targets (Cohen & Massaro 1993). So:
 
 - /p b m/ have a very high, fast-decaying dominance on the jaw and the lip-opening channels
   and ``mouthClose == jawOpen`` (lip opening ``jawOpen - mouthClose`` is 0): neighbours cannot
-  open them, and every frame that samples a closure is forced past closed (``mouthClose`` is
-  :data:`CLOSURE_OVERSHOOT` above ``jawOpen``: the lips aim beyond contact and press);
+  open them, and every frame that samples a closure is forced fully closed (optionally past
+  closed: ``overshoot`` above ``jawOpen``, the lips aiming beyond contact);
 - /f v/ tuck the lower lip (``mouthRollLower``) under the raised upper lip, small jaw;
 - rounded phones have a strong rounding dominance with a slow anticipatory decay, so rounding
   reaches into preceding consonants (whose rounding dominance is low);
@@ -242,11 +242,13 @@ _TABLE = {p: v.arrays() for p, v in VISEMES.items()}
 _OPEN_SCALE = 0.55  # jaw target of /aa/: openness 1
 
 CLOSURE_OVERSHOOT = 0.15
-"""How far past contact ``mouthClose`` aims on /p b m/ frames (``jawOpen - mouthClose`` is
-``-0.15`` there). Lips move towards a *virtual target* beyond contact and are stopped by each
-other (Löfqvist & Gracco 1997), which presses them together; a model trained on this target
-still shuts the lips where it is unsure of the timing instead of leaving them ajar.
-:func:`avatar_agent.motion.lip_contact` stops the result at contact for display."""
+"""The overshoot past contact that was measured (``TrainConfig.closure_overshoot``; the shipped
+model uses 0). Lips move towards a *virtual target* beyond contact and are stopped by each
+other (Löfqvist & Gracco 1997), which presses them together; trained on such a target the
+model shut 93 % of held-out /p b m/ instead of 84 %, but it also shut the lips on 10 % of open
+vowel frames instead of 6 % (16 % on human recordings), a visible flutter, and r fell from
+0.69 to 0.66 (``docs/motion-targets.md``). :func:`avatar_agent.motion.lip_contact` stops any
+overshoot at contact for display."""
 
 
 def phone_openness(symbol: str) -> float:
@@ -408,13 +410,17 @@ class MouthTargets:
     active: np.ndarray
 
 
-def mouth_targets(phones: Sequence[Phone], n_frames: int, fps: float = 25.0) -> MouthTargets:
+def mouth_targets(
+    phones: Sequence[Phone], n_frames: int, fps: float = 25.0, *, overshoot: float = 0.0
+) -> MouthTargets:
     """Speech mouth targets of a phone sequence, one row per video frame.
 
     Args:
         phones: Timed phones (sorted, non-overlapping; gaps read as silence).
         n_frames: Number of video frames; frame ``i`` covers ``[i / fps, (i + 1) / fps)``.
         fps: Frame rate.
+        overshoot: How far past contact ``mouthClose`` aims on /p b m/ frames (see
+            :data:`CLOSURE_OVERSHOOT`; 0: exactly at contact).
 
     Returns:
         A :class:`MouthTargets`.
@@ -451,7 +457,7 @@ def mouth_targets(phones: Sequence[Phone], n_frames: int, fps: float = 25.0) -> 
     for c in ("mouthFunnel", "mouthUpperUp", "mouthLowerDown"):  # these part the lips too
         ch[closed, _C[c]] *= 0.2
     ch[:, _C["mouthClose"]] = np.minimum(ch[:, _C["mouthClose"]], ch[:, _C["jawOpen"]])
-    ch[closed, _C["mouthClose"]] = ch[closed, _C["jawOpen"]] + CLOSURE_OVERSHOOT
+    ch[closed, _C["mouthClose"]] = ch[closed, _C["jawOpen"]] + overshoot
 
     values = np.zeros((n_frames, len(PARAMS)), np.float32)
     for k, cols in enumerate(_CH_COLS):
