@@ -247,8 +247,8 @@ model uses 0). Lips move towards a *virtual target* beyond contact and are stopp
 other (Löfqvist & Gracco 1997), which presses them together; trained on such a target the
 model shut 93 % of held-out /p b m/ instead of 84 %, but it also shut the lips on 10 % of open
 vowel frames instead of 6 % (16 % on human recordings), a visible flutter, and r fell from
-0.69 to 0.66 (``docs/motion-targets.md``). :func:`avatar_agent.motion.lip_contact` stops any
-overshoot at contact for display."""
+0.69 to 0.66; 0.08 traded less of both (``docs/motion-targets.md``).
+:func:`avatar_agent.motion.lip_contact` stops any overshoot at contact for display."""
 
 
 def phone_openness(symbol: str) -> float:
