@@ -61,7 +61,7 @@ def test_train_all_tiny(tmp_path: Path) -> None:
 def test_set_overrides_a_new_run_and_guards_an_existing_one(tmp_path: Path) -> None:
     from avatar_agent.train.cli import _overrides
 
-    over = _overrides(["closure_overshoot=0.15", "dilations=[1,2]", "engines=[\"espeak\"]"])
+    over = _overrides(["closure_overshoot=0.15", "dilations=[1,2]", 'engines=["espeak"]'])
     assert over == {"closure_overshoot": 0.15, "dilations": (1, 2), "engines": ("espeak",)}
     cfg = pipeline.load_or_create_config(tmp_path / "r", "tiny", over)
     saved = json.loads((tmp_path / "r" / "config.json").read_text())
