@@ -103,9 +103,10 @@ def frame_from_dict(values: Mapping[str, float]) -> np.ndarray:
 def lip_contact(values: np.ndarray) -> np.ndarray:
     """Stop the lips at contact: ``mouthClose`` never exceeds ``jawOpen`` (in place).
 
-    The learned model's training targets push ``mouthClose`` past ``jawOpen`` on /p b m/
+    A model trained with ``closure_overshoot`` aims ``mouthClose`` past ``jawOpen`` on /p b m/
     (the articulatory *virtual target* beyond contact, which is what presses real lips
-    together); what a viewer sees, and what ARKit's ``mouthClose`` means, stops at contact.
+    together), and hand-made tracks may do the same; what a viewer sees, and what ARKit's
+    ``mouthClose`` means, stops at contact.
 
     Args:
         values: ``(..., len(PARAMS))`` motion frames.
