@@ -385,12 +385,16 @@ class Rig:
         w = np.asarray(frame, dtype=np.float64)
         if w.shape != (len(PARAMS),):
             raise ValueError(f"motion frame must have {len(PARAMS)} values, got {w.shape}")
-        pts = self.points + self.rest_offset + (w[:_K] @ self.basis).reshape(-1, 2)
+        # einsum, not matmul: no BLAS call on the render thread. With a multithreaded
+        # OpenBLAS entered from two Python threads at once (this one and the planner's log-mel)
+        # one clean-clone test run segfaulted inside this product.
+        disp = np.einsum("k,kn->n", w[:_K], self.basis)
+        pts = self.points + self.rest_offset + disp.reshape(-1, 2)
         yaw, pitch, roll = np.radians(w[self._yaw : self._yaw + 3])
         if yaw or pitch or roll:
             rot = _rotation(yaw, pitch, roll)
             p3 = np.concatenate([pts, self.z[:, None]], 1) - self.pivot
-            moved = p3 @ rot.T + self.pivot
+            moved = np.einsum("nj,ij->ni", p3, rot) + self.pivot
             pts = pts + self.head_w[:, None] * (moved[:, :2] - pts)
         return pts.astype(np.float32)
 
