@@ -28,7 +28,9 @@ __all__ = [
     "decode_audio",
     "frame_boundaries",
     "frame_rms_db",
+    "hz_to_mel",
     "load_audio",
+    "mel_to_hz",
     "resample",
     "sanitize",
     "to_mono",
@@ -463,18 +465,20 @@ def frame_rms_db(samples16k: np.ndarray, fps: float, n_frames: int | None = None
 # --------------------------------------------------------------------------- log-mel
 
 
-def _hz_to_mel(f: np.ndarray) -> np.ndarray:
+def hz_to_mel(f: np.ndarray) -> np.ndarray:
+    """Hertz → HTK mel (``2595 log10(1 + f / 700)``), the scale of :class:`LogMel`."""
     return 2595.0 * np.log10(1.0 + f / 700.0)
 
 
-def _mel_to_hz(m: np.ndarray) -> np.ndarray:
+def mel_to_hz(m: np.ndarray) -> np.ndarray:
+    """HTK mel → Hertz (inverse of :func:`hz_to_mel`)."""
     return 700.0 * (10.0 ** (m / 2595.0) - 1.0)
 
 
 @functools.lru_cache(maxsize=4)
 def _mel_filterbank(n_mels: int, n_fft: int, rate: int, fmin: float, fmax: float) -> np.ndarray:
     """HTK-scale triangular filters with unit peak, shape (n_fft // 2 + 1, n_mels)."""
-    edges = _mel_to_hz(np.linspace(_hz_to_mel(fmin), _hz_to_mel(fmax), n_mels + 2))
+    edges = mel_to_hz(np.linspace(hz_to_mel(fmin), hz_to_mel(fmax), n_mels + 2))
     freqs = np.arange(n_fft // 2 + 1) * rate / n_fft
     lo, centre, hi = edges[:-2, None], edges[1:-1, None], edges[2:, None]
     rising = (freqs[None, :] - lo) / (centre - lo)

@@ -19,23 +19,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from avatar_agent.audio import LogMel
+from avatar_agent.audio import LogMel, hz_to_mel, mel_to_hz
 
 __all__ = ["SpecAugment", "mel_centres_hz", "warp_mel"]
 
 
-def _hz_to_mel(f: np.ndarray) -> np.ndarray:
-    return 2595.0 * np.log10(1.0 + f / 700.0)
-
-
-def _mel_to_hz(m: np.ndarray) -> np.ndarray:
-    return 700.0 * (10.0 ** (m / 2595.0) - 1.0)
-
-
 def mel_centres_hz(n_mels: int = LogMel.N_MELS) -> np.ndarray:
     """Centre frequencies (Hz) of :class:`~avatar_agent.audio.LogMel`'s triangular filters."""
-    lo, hi = _hz_to_mel(np.array(LogMel.FMIN)), _hz_to_mel(np.array(LogMel.FMAX))
-    return _mel_to_hz(np.linspace(lo, hi, n_mels + 2)[1:-1])
+    lo, hi = hz_to_mel(np.array(LogMel.FMIN)), hz_to_mel(np.array(LogMel.FMAX))
+    return mel_to_hz(np.linspace(lo, hi, n_mels + 2)[1:-1])
 
 
 def warp_mel(mel: np.ndarray, alpha: np.ndarray | float) -> np.ndarray:
@@ -50,11 +42,11 @@ def warp_mel(mel: np.ndarray, alpha: np.ndarray | float) -> np.ndarray:
     """
     n = mel.shape[-1]
     centres = mel_centres_hz(n)
-    lo, hi = _hz_to_mel(np.array(LogMel.FMIN)), _hz_to_mel(np.array(LogMel.FMAX))
+    lo, hi = hz_to_mel(np.array(LogMel.FMIN)), hz_to_mel(np.array(LogMel.FMAX))
     step = (hi - lo) / (n + 1)
     a = np.asarray(alpha, np.float64)[..., None]  # (..., 1)
     # bin k of the output reads the input at frequency centres[k] / alpha, in bin units
-    pos = (_hz_to_mel(centres / a) - lo) / step - 1.0
+    pos = (hz_to_mel(centres / a) - lo) / step - 1.0
     pos = np.clip(pos, 0.0, n - 1.0)
     i0 = np.floor(pos).astype(np.int64)
     i1 = np.minimum(i0 + 1, n - 1)
