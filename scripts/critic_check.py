@@ -16,10 +16,7 @@ import json
 from pathlib import Path
 
 from avatar_agent.train import pipeline
-
-
-def _int8_row(metrics: dict) -> dict:
-    return next(v for k, v in metrics.items() if k.startswith("student int8"))
+from avatar_agent.train.report import int8_row
 
 
 def main() -> None:
@@ -37,8 +34,8 @@ def main() -> None:
     out = {
         "adv_weight": a.adv_weight,
         "distill_steps": cfg.distill_steps,
-        "without": _int8_row(base),
-        "with": _int8_row(with_critic),
+        "without": int8_row(base),
+        "with": int8_row(with_critic),
     }
     (run / "critic.json").write_text(json.dumps(out, indent=2) + "\n")
     for name in ("without", "with"):

@@ -18,10 +18,7 @@ import json
 from pathlib import Path
 
 from avatar_agent.train import pipeline
-
-
-def _int8_row(metrics: dict) -> dict:
-    return next(v for k, v in metrics.items() if k.startswith("student int8"))
+from avatar_agent.train.report import int8_row
 
 
 def main() -> None:
@@ -41,8 +38,8 @@ def main() -> None:
     out = {
         **{k: used[k] for k in ("p_spec", "spec_warp", "spec_masks", "spec_mask_width")},
         **{k: used[k] for k in ("teacher_steps", "distill_steps", "seed")},
-        "without": _int8_row(json.loads((run / "metrics.json").read_text())),
-        "with": _int8_row(with_aug),
+        "without": int8_row(json.loads((run / "metrics.json").read_text())),
+        "with": int8_row(with_aug),
     }
     (run / "specaug.json").write_text(json.dumps(out, indent=2) + "\n")
     for name in ("without", "with"):

@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from avatar_agent.train.report import int8_row
+
 __all__ = ["write_card", "write_eval_page"]
 
 _TARGETS = (
@@ -36,7 +38,7 @@ def _corpus_summary(run: Path) -> str:
 
 def _status(run: Path) -> str:
     metrics = _load(run, "metrics.json")
-    student = next((v for k, v in metrics.items() if k.startswith("student int8")), None)
+    student = int8_row(metrics)
     fp32 = next((v for k, v in metrics.items() if k.startswith("student fp32")), None)
     teacher = next((v for k, v in metrics.items() if k.startswith("teacher")), None)
     if not student:
@@ -86,14 +88,22 @@ def _guidance_line(run: Path, shipped: float) -> str:
     )
 
 
-def _specaug_line(run: Path) -> str:
-    """The log-mel augmentation finding from ``specaug.json`` (``scripts/specaug_check.py``)."""
-    path = run / "specaug.json"
+def _ablation_line(run: Path, name: str, title: str, command: str) -> str:
+    """One finding from ``<run>/<name>.json`` (``{"without": rows, "with": rows, ...}``).
+
+    Args:
+        run: Run folder.
+        name: File stem written by the check script (``critic``, ``specaug``).
+        title: What was tried; may use the file's fields as ``str.format`` keys.
+        command: How to rerun it; may use the file's fields likewise.
+
+    Returns:
+        A Markdown list item: the int8 student without -> with (all voices, then the human
+        recordings) and whether it is a gain (closures + 1 point at no cost in r).
+    """
+    path = run / f"{name}.json"
     if not path.exists():
-        return (
-            "- on-the-fly log-mel augmentation: not evaluated for this run "
-            "(`scripts/specaug_check.py`)"
-        )
+        return f"- {title.split(' (')[0]}: not evaluated for this run (`scripts/{name}_check.py`)"
     c = json.loads(path.read_text())
     a, b = c["without"]["all"], c["with"]["all"]
     ha, hb = c["without"].get("human"), c["with"].get("human")
@@ -105,33 +115,35 @@ def _specaug_line(run: Path) -> str:
         else ""
     )
     return (
-        f"- on-the-fly log-mel augmentation (warp ±{100 * c['spec_warp']:.0f} %, "
-        f"{c['spec_masks']} masks ≤ {c['spec_mask_width']} bins, {100 * c['p_spec']:.0f} % of "
-        f"windows; same clips, seed, {c['teacher_steps']} + {c['distill_steps']} steps): "
-        f"int8 student without -> with: r {a['r']:.3f} -> {b['r']:.3f}, closures "
-        f"{100 * a['closure']:.1f} -> {100 * b['closure']:.1f} %, rest {100 * a['rest']:.1f} -> "
-        f"{100 * b['rest']:.1f} %{human}: "
+        f"- {title.format(**c)}: int8 student without -> with: r {a['r']:.3f} -> {b['r']:.3f}, "
+        f"closures {100 * a['closure']:.1f} -> {100 * b['closure']:.1f} %, rest "
+        f"{100 * a['rest']:.1f} -> {100 * b['rest']:.1f} %, jitter {a['jitter']:.4f} -> "
+        f"{b['jitter']:.4f}{human}: "
         + ("a measurable gain" if better else "no measurable gain, so it is not used")
-        + f" (`scripts/specaug_check.py --run RUN --p {c['p_spec']:g}`)."
+        + f" (`scripts/{name}_check.py --run RUN {command.format(**c)}`)."
+    )
+
+
+def _specaug_line(run: Path) -> str:
+    """The log-mel augmentation finding (``scripts/specaug_check.py``)."""
+    return _ablation_line(
+        run,
+        "specaug",
+        "on-the-fly log-mel augmentation (warp ±{spec_warp:.0%}, {spec_masks} masks ≤ "
+        "{spec_mask_width} bins, {p_spec:.0%} of windows; same clips, seed, {teacher_steps} + "
+        "{distill_steps} steps)",
+        "--p {p_spec:g}",
     )
 
 
 def _critic_line(run: Path) -> str:
-    """The adversarial sync critic finding from ``critic.json`` (``scripts/critic_check.py``)."""
-    path = run / "critic.json"
-    if not path.exists():
-        return "- adversarial sync critic: not evaluated for this run (`scripts/critic_check.py`)"
-    c = json.loads(path.read_text())
-    a, b = c["without"]["all"], c["with"]["all"]
-    better = b["closure"] > a["closure"] + 0.01 and b["r"] >= a["r"] - 0.005
-    return (
-        f"- adversarial sync critic (OSA-LCM's discriminator idea; weight {c['adv_weight']:g}, "
-        f"same teacher, seed and {c['distill_steps']} steps): int8 student without -> with: "
-        f"r {a['r']:.3f} -> {b['r']:.3f}, closures {100 * a['closure']:.1f} -> "
-        f"{100 * b['closure']:.1f} %, rest {100 * a['rest']:.1f} -> {100 * b['rest']:.1f} %, "
-        f"jitter {a['jitter']:.4f} -> {b['jitter']:.4f}: "
-        + ("a measurable gain" if better else "no measurable gain, so it is not used")
-        + f" (`scripts/critic_check.py --run RUN --adv-weight {c['adv_weight']:g}`)."
+    """The adversarial sync critic finding (``scripts/critic_check.py``)."""
+    return _ablation_line(
+        run,
+        "critic",
+        "adversarial sync critic (OSA-LCM's discriminator idea; weight {adv_weight:g}, "
+        "same teacher, seed and {distill_steps} steps)",
+        "--adv-weight {adv_weight:g}",
     )
 
 

@@ -5,7 +5,12 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 
-__all__ = ["markdown_table"]
+__all__ = ["int8_row", "markdown_table"]
+
+
+def int8_row(metrics: dict[str, dict]) -> dict | None:
+    """The int8 student's ``{group: metrics}`` of an evaluation's results (None if absent)."""
+    return next((v for k, v in metrics.items() if k.startswith("student int8")), None)
 
 
 def _fmt(m: dict[str, float]) -> str:
