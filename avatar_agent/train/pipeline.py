@@ -206,7 +206,7 @@ def stage_export(run: Path, cfg: TrainConfig) -> dict:
     return out
 
 
-def eval_items(run: Path, per_group: int = 40, seed: int = 0) -> list:
+def eval_items(run: Path, per_group: int = 40, seed: int = 0, split: str = "eval") -> list:
     """Held-out utterances of the run's corpus as :class:`EvalItem` (group = engine).
 
     Args:
@@ -214,6 +214,7 @@ def eval_items(run: Path, per_group: int = 40, seed: int = 0) -> list:
         per_group: At most this many utterances per engine (a seeded random subset; all
             human recordings are kept), so the N-step teacher row stays affordable on a CPU.
         seed: Subset seed.
+        split: ``eval`` (held out), or ``train`` to measure the fit on training speech.
 
     Returns:
         The items.
@@ -223,7 +224,7 @@ def eval_items(run: Path, per_group: int = 40, seed: int = 0) -> list:
 
     corpus_dir = Path((run / "corpus_path.txt").read_text().strip())
     by_group: dict[str, list] = {}
-    for u in load_corpus(corpus_dir, split="eval"):
+    for u in load_corpus(corpus_dir, split=split):
         by_group.setdefault(u.engine, []).append(u)
     rng = np.random.default_rng(seed)
     items = []
