@@ -160,6 +160,24 @@ def _window_augment_line(cfg: dict) -> str:
     )
 
 
+def _audio_layers_text(cfg: dict) -> str:
+    """The 25 fps convolutions of the audio encoder, if the run has any."""
+    n = int(cfg.get("audio_layers", 0))
+    return f", then {n} residual 3-tap convolutions at 25 fps" if n else ""
+
+
+def _probe_text(cfg: dict) -> str:
+    """The teacher's mouth probe, if the run used one."""
+    w = float(cfg.get("aux_weight", 0.0))
+    if w <= 0:
+        return "(no mouth probe)"
+    return (
+        f"plus a mouth probe (weight {w:g}, `train/probe.py`: a small head that must read "
+        "the articulation channels of speaking frames from the audio features alone; "
+        "training only, not in the exported model)"
+    )
+
+
 def _overshoot_line(cfg: dict) -> str:
     """How the targets close the lips on /p b m/, from the run's config."""
     ov = float(cfg.get("closure_overshoot", 0.0))
@@ -242,13 +260,15 @@ equalisation, loudness, noise, reverb, telephone band, resampling) in five scena
 ## Network
 
 Temporal convolution denoiser: audio encoder (two 5-tap convolutions over the log-mel, then
-a stride-4 convolution to 25 fps, {cfg.get("audio_hidden")} channels), backbone of
+a stride-4 convolution to 25 fps{_audio_layers_text(cfg)}, {cfg.get("audio_hidden")} channels),
+backbone of
 {len(cfg.get("dilations", []))} residual dilated convolution blocks
 ({cfg.get("hidden")} channels, dilations {cfg.get("dilations")}) modulated by the diffusion
 timestep (FiLM); per-frame inputs: motion (context / noisy / none), role, state one-hot,
 expression vector, audio features. Classifier-free guidance on the audio (drop rate
 {cfg.get("p_uncond")}); the student bakes in guidance w = {cfg.get("guidance")}.
-Teacher: {cfg.get("teacher_steps")} AdamW steps of {cfg.get("batch")} windows. Distillation:
+Teacher: {cfg.get("teacher_steps")} AdamW steps of {cfg.get("batch")} windows
+{_probe_text(cfg)}. Distillation:
 {cfg.get("distill_steps")} steps, DDIM solver with {cfg.get("ddim_steps")} steps, EMA
 {cfg.get("ema")}, auxiliary data term {cfg.get("data_weight")} at the largest timestep.
 

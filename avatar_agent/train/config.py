@@ -36,6 +36,10 @@ class TrainConfig:
             shipped setting: it measured no gain, see ``scripts/specaug_check.py``).
         hidden: Backbone channels.
         audio_hidden: Audio encoder channels.
+        audio_layers: Residual convolutions over the 25 fps audio features (0: none).
+        aux_weight: Weight of the teacher's mouth probe: a small head that must read the
+            mouth shape of speaking frames from the audio features alone
+            (:mod:`~avatar_agent.train.probe`; 0: off).
         dilations: Residual blocks (one per dilation).
         batch: Windows per optimisation step.
         teacher_steps: Teacher optimisation steps.
@@ -69,6 +73,8 @@ class TrainConfig:
     p_spec: float = 0.0
     hidden: int = 192
     audio_hidden: int = 128
+    audio_layers: int = 0
+    aux_weight: float = 0.0
     dilations: tuple[int, ...] = (1, 2, 4, 1, 2, 4)
     batch: int = 128
     teacher_steps: int = 12000

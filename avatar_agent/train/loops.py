@@ -28,6 +28,7 @@ from avatar_agent.train.diffusion import (
     student_x0,
 )
 from avatar_agent.train.model import MotionDenoiser
+from avatar_agent.train.probe import MouthProbe, probe_loss
 from avatar_agent.train.windows import WindowSampler
 
 __all__ = ["new_model", "train_teacher", "distill_student", "load_model"]
@@ -39,7 +40,10 @@ def new_model(cfg: TrainConfig, stats: tuple[np.ndarray, ...]) -> MotionDenoiser
     """A freshly initialised denoiser with the data's normalisation statistics."""
     torch.manual_seed(cfg.seed)
     model = MotionDenoiser(
-        hidden=cfg.hidden, audio_hidden=cfg.audio_hidden, dilations=tuple(cfg.dilations)
+        hidden=cfg.hidden,
+        audio_hidden=cfg.audio_hidden,
+        dilations=tuple(cfg.dilations),
+        audio_layers=cfg.audio_layers,
     )
     model.set_normalization(*(torch.from_numpy(np.asarray(s)) for s in stats))
     return model
@@ -84,6 +88,9 @@ def train_teacher(
 ) -> MotionDenoiser:
     """Train the conditional diffusion teacher.
 
+    With ``cfg.aux_weight > 0`` the loss adds the mouth probe's error
+    (:mod:`~avatar_agent.train.probe`); the probe is saved in the checkpoint only.
+
     Args:
         cfg: Training config (``teacher_steps``, ``teacher_lr``, ``batch``, ``p_uncond``…).
         sampler: Window sampler over the training clips.
@@ -100,11 +107,18 @@ def train_teacher(
     run.mkdir(parents=True, exist_ok=True)
     ckpt = run / "teacher.pt"
     model = new_model(cfg, stats)
-    opt = torch.optim.AdamW(model.parameters(), lr=cfg.teacher_lr, weight_decay=1e-4)
+    probe = MouthProbe(cfg.audio_hidden) if cfg.aux_weight > 0 else None
+    params = list(model.parameters()) + (list(probe.parameters()) if probe else [])
+    opt = torch.optim.AdamW(params, lr=cfg.teacher_lr, weight_decay=1e-4)
     step, losses = 0, []
     gen = torch.Generator().manual_seed(cfg.seed + 1)
+    aux_losses: list[float] = []
     if ckpt.exists():
         step, losses = _resume(ckpt, model, opt, gen, sampler)
+        if probe is not None:
+            saved = torch.load(ckpt, weights_only=False)
+            probe.load_state_dict(saved["probe"])
+            aux_losses = list(saved["probe_losses"])
         log.info("resumed teacher at step %d", step)
     ddpm, _, _ = make_schedulers()
     model.train()
@@ -119,11 +133,16 @@ def train_teacher(
         xt = ddpm.add_noise(tb.x0, noise, t)
         keep = (torch.rand(n, generator=gen) >= cfg.p_uncond).float()
         ctx = _perturb_context(tb, gen)
-        pred = model(compose(tb, xt, ctx), t, tb.role, tb.mel, tb.state, tb.expression, keep)
+        audio = model.encode_audio(tb.mel)
+        pred = model(compose(tb, xt, ctx), t, tb.role, tb.mel, tb.state, tb.expression, keep, audio)
         loss = denoise_loss(model, tb, pred, tb.x0)
+        if probe is not None:
+            aux = probe_loss(probe, audio, tb.x0, tb.state)
+            aux_losses.append(aux.item())
+            loss = loss + cfg.aux_weight * aux
         opt.zero_grad(set_to_none=True)
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
         opt.step()
         step += 1
         losses.append(loss.item())
@@ -132,7 +151,11 @@ def train_teacher(
         if on_step:
             on_step(step, float(loss))
         if step % save_every == 0 or step == cfg.teacher_steps:
-            _save(ckpt, _state(model, opt, step, losses, gen, sampler, cfg))
+            state = _state(model, opt, step, losses, gen, sampler, cfg)
+            if probe is not None:
+                state["probe"] = probe.state_dict()
+                state["probe_losses"] = aux_losses
+            _save(ckpt, state)
     bar.close()
     model.eval()
     model.save_pretrained(str(run / "teacher"))

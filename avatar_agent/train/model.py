@@ -77,6 +77,7 @@ class MotionDenoiser(ModelMixin, ConfigMixin):
         audio_hidden: int = 96,
         cond_dim: int = 128,
         dilations: tuple[int, ...] = (1, 2, 4, 1, 2, 4),
+        audio_layers: int = 0,
     ) -> None:
         """Create the network (all sizes are saved in the model config).
 
@@ -89,6 +90,8 @@ class MotionDenoiser(ModelMixin, ConfigMixin):
             audio_hidden: Channels of the audio encoder.
             cond_dim: Size of the timestep embedding.
             dilations: One residual block per dilation.
+            audio_layers: Residual 3-tap convolutions (dilations 1, 2, 1, 2 …) over the
+                25 fps audio features after the stride-4 convolution (0: none).
         """
         super().__init__()
         self.register_buffer("mel_mean", torch.zeros(n_mels))
@@ -98,6 +101,10 @@ class MotionDenoiser(ModelMixin, ConfigMixin):
         self.audio_in = nn.Conv1d(n_mels, audio_hidden, 5, padding=2)
         self.audio_mid = nn.Conv1d(audio_hidden, audio_hidden, 5, padding=2)
         self.audio_down = nn.Conv1d(audio_hidden, audio_hidden, MELS_PER_FRAME, MELS_PER_FRAME)
+        self.audio_ctx = nn.ModuleList(
+            nn.Conv1d(audio_hidden, audio_hidden, 3, padding=1 + i % 2, dilation=1 + i % 2)
+            for i in range(audio_layers)
+        )
         self.audio_null = nn.Parameter(torch.zeros(audio_hidden))
         n_in = n_params + 3 + n_states + n_expressions + audio_hidden
         self.inp = nn.Conv1d(n_in, hidden, 3, padding=1)
@@ -137,7 +144,10 @@ class MotionDenoiser(ModelMixin, ConfigMixin):
         """Normalised log-mel ``(B, 4L, M)`` → per-frame audio features ``(B, A, L)``."""
         a = F.gelu(self.audio_in(mel_norm.transpose(1, 2)))
         a = a + F.gelu(self.audio_mid(a))
-        return self.audio_down(a)
+        a = self.audio_down(a)
+        for conv in self.audio_ctx:
+            a = a + conv(F.gelu(a))
+        return a
 
     def forward(
         self,
@@ -148,6 +158,7 @@ class MotionDenoiser(ModelMixin, ConfigMixin):
         state: torch.Tensor,
         expression: torch.Tensor,
         audio_keep: torch.Tensor | None = None,
+        audio: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """Predict the clean normalised motion of every frame of the window.
 
@@ -160,11 +171,13 @@ class MotionDenoiser(ModelMixin, ConfigMixin):
             state: ``(B, L, S)`` one-hot state labels.
             expression: ``(B, L, E)`` expression vectors.
             audio_keep: ``(B,)`` 1 to use the audio, 0 for the null audio (guidance).
+            audio: ``(B, A, L)`` audio features already computed by :meth:`encode_audio`
+                (training reuses them for the mouth probe); default: computed here.
 
         Returns:
             ``(B, L, P)`` predicted clean normalised motion.
         """
-        a = self.encode_audio(mel_norm)
+        a = self.encode_audio(mel_norm) if audio is None else audio
         if audio_keep is not None:
             k = audio_keep.view(-1, 1, 1).to(a.dtype)
             a = a * k + self.audio_null.view(1, -1, 1) * (1.0 - k)

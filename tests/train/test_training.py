@@ -138,6 +138,80 @@ def test_teacher_resumes_from_checkpoint(trained: dict, tmp_path: Path) -> None:
     assert len(state["losses"]) == cfg.teacher_steps  # continued, not restarted
 
 
+def test_mouth_probe_reads_the_jaw_from_audio_on_speaking_frames_only() -> None:
+    from avatar_agent.generator.conditions import STATE_INDEX
+    from avatar_agent.train.model import MotionDenoiser
+    from avatar_agent.train.probe import ARTICULATION, MouthProbe, probe_loss
+
+    torch.manual_seed(0)
+    clips = _clips(8, 60)
+    sampler = WindowSampler(clips, context=4, chunk=8, lookahead=2, seed=0)
+    model = MotionDenoiser(hidden=32, audio_hidden=24, dilations=(1,), audio_layers=2)
+    model.set_normalization(*(torch.from_numpy(np.asarray(a)) for a in clip_stats(clips)))
+    probe = MouthProbe(24)
+    opt = torch.optim.Adam([*model.parameters(), *probe.parameters()], lr=3e-3)
+    for _ in range(150):
+        b = sampler.sample(32)
+        x0 = model.normalize_motion(torch.from_numpy(b.motion))
+        loss = probe_loss(probe, model.encode_audio(model.normalize_mel(torch.from_numpy(b.mel))),
+                          x0, torch.from_numpy(b.state))  # fmt: skip
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    b = sampler.sample(64)
+    with torch.no_grad():
+        audio = model.encode_audio(model.normalize_mel(torch.from_numpy(b.mel)))
+        pred = model.denormalize_motion(
+            torch.zeros(64, b.motion.shape[1], len(PARAMS)).index_copy(
+                2, torch.tensor([PARAM_INDEX[p] for p in ARTICULATION]), probe(audio)
+            )
+        )[..., PARAM_INDEX["jawOpen"]].numpy()
+    speaking = b.state[..., STATE_INDEX["speaking"]] > 0
+    truth = b.motion[..., PARAM_INDEX["jawOpen"]]
+    assert np.corrcoef(pred[speaking], truth[speaking])[0, 1] > 0.9  # learnt from the audio
+    # frames in other states do not count: changing their targets leaves the loss unchanged
+    x0 = model.normalize_motion(torch.from_numpy(b.motion))
+    state = torch.from_numpy(b.state)
+    other = x0.clone()
+    other[~torch.from_numpy(speaking)] += 5.0
+    with torch.no_grad():
+        assert float(probe_loss(probe, audio, x0, state)) == pytest.approx(
+            float(probe_loss(probe, audio, other, state)), rel=1e-6
+        )
+
+
+def test_teacher_with_probe_and_audio_layers_resumes_and_exports(
+    trained: dict, tmp_path: Path
+) -> None:
+    import onnxruntime as ort
+
+    from avatar_agent.train.loops import load_model
+
+    cfg = dataclasses.replace(trained["cfg"], aux_weight=0.5, audio_layers=2)
+    stats = clip_stats(trained["clips"])
+    short = dataclasses.replace(cfg, teacher_steps=3)
+    train_teacher(short, trained["sampler"](), stats, tmp_path, progress=False)
+    teacher = train_teacher(cfg, trained["sampler"](), stats, tmp_path, progress=False)
+    state = torch.load(tmp_path / "teacher.pt", weights_only=False)
+    assert state["step"] == cfg.teacher_steps
+    assert len(state["probe_losses"]) == cfg.teacher_steps  # the probe resumed too
+    assert np.isfinite(state["probe_losses"]).all() and set(state["probe"])
+    # the probe is a training aid: the saved denoiser and its ONNX graph do not contain it
+    saved = load_model(tmp_path / "teacher")
+    assert saved.config.audio_layers == 2 and len(saved.audio_ctx) == 2
+    assert not any("probe" in k for k in saved.state_dict())
+    onnx_path = export_onnx(teacher, cfg, trained["sampler"](2), tmp_path / "m.onnx")
+    sess = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+    ex = _example(cfg, trained["sampler"](5), 3)
+    with torch.no_grad():
+        yt = (
+            OneStep(saved, cfg.lookahead)
+            .eval()(*(torch.from_numpy(ex[k]) for k in INPUT_NAMES))
+            .numpy()
+        )
+    np.testing.assert_allclose(sess.run(None, ex)[0], yt, atol=1e-4)
+
+
 def test_onnx_matches_torch(trained: dict) -> None:
     import onnxruntime as ort
 
