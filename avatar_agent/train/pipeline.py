@@ -101,7 +101,9 @@ def stage_data(
 ) -> dict:
     """Build (or reuse) the corpus, then the training clips and statistics.
 
-    A run that already has its clips (``data.json`` + ``clips_train.npz``) is left as it is.
+    A run that already has its clips (``data.json`` + ``clips_train.npz``) is left as it is,
+    except that an existing corpus gets the evaluation-only engines it lacks
+    (:func:`~avatar_agent.train.corpus.build.add_eval_engines`; training data unchanged).
 
     Args:
         run: Run folder.
@@ -113,15 +115,23 @@ def stage_data(
     Returns:
         Summary (utterances, clips, frames, seconds).
     """
-    from avatar_agent.train.corpus.build import ENGINES, build_corpus, load_corpus
+    from avatar_agent.train.corpus.build import (
+        ENGINES,
+        add_eval_engines,
+        build_corpus,
+        load_corpus,
+    )
     from avatar_agent.train.data import build_clips, save_clips
     from avatar_agent.train.windows import clip_stats
 
     t0 = time.perf_counter()
+    known = run / "corpus_path.txt"
+    corpus_dir = corpus or (Path(known.read_text().strip()) if known.exists() else run / "corpus")
+    corpus_built = not (corpus_dir / "manifest.jsonl").exists()
+    if not corpus_built:  # an older corpus gets the evaluation voices added since it was built
+        add_eval_engines(corpus_dir, cfg.engines or ENGINES)
     if (run / "data.json").exists() and (run / "clips_train.npz").exists():
         return {**json.loads((run / "data.json").read_text()), "reused": True}
-    corpus_dir = corpus or run / "corpus"
-    corpus_built = not (corpus_dir / "manifest.jsonl").exists()
     if corpus_built:
         build_corpus(
             corpus_dir,

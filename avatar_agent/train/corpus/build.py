@@ -41,13 +41,18 @@ __all__ = [
     "SMALL",
     "CorpusConfig",
     "Utterance",
+    "EVAL_ONLY",
+    "add_eval_engines",
     "build_corpus",
     "load_corpus",
     "read_manifest",
 ]
 
-ENGINES: tuple[str, ...] = ("espeak", "festival", "flite", "piper", "human")
-"""All engines; ``human`` are the real recordings."""
+ENGINES: tuple[str, ...] = ("espeak", "festival", "flite", "piper", "human", "ivr")
+"""All engines; ``human`` are real recordings, ``ivr`` a real telephone voice (both eval)."""
+
+EVAL_ONLY: tuple[str, ...] = ("human", "ivr")
+"""Engines of real recordings, built after the synthetic ones and never trained on."""
 
 
 @dataclass(frozen=True)
@@ -97,7 +102,7 @@ class Utterance:
     Attributes:
         id: Unique id.
         split: ``"train"`` or ``"eval"``.
-        engine: ``espeak``, ``festival``, ``flite``, ``piper`` or ``human``.
+        engine: ``espeak``, ``festival``, ``flite``, ``piper``, ``human`` or ``ivr``.
         voice: Voice name (held-out voices never occur in train).
         text: Spoken text.
         samples16k: float32 mono samples at 16 kHz.
@@ -355,12 +360,8 @@ def build_corpus(
                     records.append(r)
             bar.update(len(js))
     bar.close()
-    human_info: dict = {}
-    if "human" in engines:
-        from avatar_agent.train.corpus import human
-
-        recs, human_info = human.build_human(out, progress=progress)
-        records += recs
+    real, real_info = _build_eval_only(out, engines, progress)
+    records += real
     records.sort(key=lambda r: r["id"])
     manifest = out / "manifest.jsonl"
     with open(manifest, "w", encoding="utf-8") as f:
@@ -369,10 +370,65 @@ def build_corpus(
     info = _summary(records)
     info.update(
         seed=seed, engines=list(engines), n_train=cfg.n_train, n_eval=cfg.n_eval,
-        failed=dict(failed), build_seconds=round(time.monotonic() - t0, 1), human=human_info,
+        failed=dict(failed), build_seconds=round(time.monotonic() - t0, 1), **real_info,
     )  # fmt: skip
     (out / "info.json").write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
     return manifest
+
+
+def _build_eval_only(out: Path, engines: Sequence[str], progress: bool) -> tuple[list, dict]:
+    """Records and info of the real-recording engines among ``engines``."""
+    records: list[dict] = []
+    info: dict = {}
+    if "human" in engines:
+        from avatar_agent.train.corpus import human
+
+        recs, info["human"] = human.build_human(out, progress=progress)
+        records += recs
+    if "ivr" in engines:
+        from avatar_agent.train.corpus import ivr
+
+        recs, info["ivr"] = ivr.build_ivr(out)
+        records += recs
+    return records, info
+
+
+def add_eval_engines(
+    corpus_dir: str | os.PathLike[str], engines: Iterable[str] = EVAL_ONLY
+) -> list[str]:
+    """Add real-recording engines an existing corpus lacks (its training split is untouched).
+
+    A corpus built before an evaluation engine existed gets it without a rebuild, so old
+    and new runs are scored on the same held-out set.
+
+    Args:
+        corpus_dir: Folder with ``manifest.jsonl``.
+        engines: Candidates (only :data:`EVAL_ONLY` ones are considered).
+
+    Returns:
+        The engines added (empty when the corpus had them all, or none could be built).
+    """
+    out = Path(corpus_dir)
+    records = read_manifest(out)
+    have = {r["engine"] for r in records}
+    want = [e for e in engines if e in EVAL_ONLY and e not in have]
+    if not want:
+        return []
+    new, new_info = _build_eval_only(out, want, progress=False)
+    if not new:
+        return []
+    records = sorted(records + new, key=lambda r: r["id"])
+    tmp = out / "manifest.jsonl.tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        for r in records:
+            f.write(json.dumps(r, ensure_ascii=False) + "\n")
+    tmp.replace(out / "manifest.jsonl")
+    info_path = out / "info.json"
+    info = json.loads(info_path.read_text()) if info_path.exists() else {}
+    info.update(_summary(records), **new_info)
+    info["engines"] = sorted(set(info.get("engines", [])) | {r["engine"] for r in new})
+    info_path.write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
+    return sorted({r["engine"] for r in new})
 
 
 def _bar(total: int, enabled: bool):  # noqa: ANN202

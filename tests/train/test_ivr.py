@@ -1,0 +1,91 @@
+"""The telephone-voice evaluation engine (Asterisk prompts), on a local stand-in package tree.
+
+The real packages come from the Debian mirror at corpus-build time; here a folder laid out
+like the unpacked packages (espeak-ng speech at 8 kHz, a gzipped script) goes through the
+same parsing, filtering, pocketsphinx alignment and manifest code, offline.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+import pytest
+
+from avatar_agent.audio import resample
+from avatar_agent.train.corpus import align, espeak, ivr
+from avatar_agent.train.corpus.build import add_eval_engines, read_manifest
+from avatar_agent.train.corpus.wavio import write_wav
+from avatar_agent.train.phones import SILENCE
+
+pytestmark = [
+    pytest.mark.skipif(not espeak.available(), reason="libespeak-ng not installed"),
+    pytest.mark.skipif(not align.available(), reason="pocketsphinx not installed"),
+]
+
+PROMPTS = {
+    "vm-intro": "Please leave your message after the tone.",
+    "digits/7": "Seven.",  # too short: left out by duration
+    "beep": "[a tone]",  # not a transcript
+    "vm-and": "... and ...",  # a fragment
+    "queue-thankyou": "Thank you for your patience, an agent will be with you shortly.",
+}
+
+
+def _fake_packages(cache: Path) -> None:
+    """Unpacked-package trees as ``ivr._unpacked`` leaves them, with 8 kHz espeak speech."""
+    sounds = cache / ivr.PACKAGES[0] / ivr.SOUNDS
+    for name, text in PROMPTS.items():
+        spoken = text.strip("[]. ") or "tone"
+        x, rate, _ = espeak.synth(spoken, espeak.EspeakVoice("en-us", "f2"))
+        (sounds / name).parent.mkdir(parents=True, exist_ok=True)
+        write_wav(sounds / f"{name}.wav", resample(x, rate, 8000), 8000)
+    script = cache / ivr.PACKAGES[1] / ivr._SCRIPT
+    script.parent.mkdir(parents=True)
+    lines = ["; Asterisk core sounds (comment)"] + [f"{k}: {v}" for k, v in PROMPTS.items()]
+    with gzip.open(script, "wt", encoding="utf-8") as f:
+        f.write("\n".join(lines) + "\n")
+    for p in ivr.PACKAGES:
+        (cache / p / ".done").write_text("fake.deb\n")
+
+
+def test_script_parsing_and_prompt_filter(tmp_path: Path) -> None:
+    _fake_packages(tmp_path)
+    script = ivr.read_script(tmp_path / ivr.PACKAGES[1] / ivr._SCRIPT)
+    assert script == PROMPTS  # comments skipped, names keep their folders
+    items, left_out = ivr.fetch_prompts(tmp_path)
+    assert [name for name, _, _ in items] == ["digits/7", "queue-thankyou", "vm-intro"]
+    assert left_out == 2  # the tone and the fragment
+
+
+def test_existing_corpus_gains_the_ivr_group_without_touching_training(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cache = tmp_path / "cache"
+    _fake_packages(cache)
+    monkeypatch.setattr(ivr, "_cache_dir", lambda: cache)
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    train = {"id": "espeak-train-0", "split": "train", "engine": "espeak", "voice": "en-us",
+             "duration": 1.0, "phones": []}  # fmt: skip
+    (corpus / "manifest.jsonl").write_text(json.dumps(train) + "\n")
+    assert add_eval_engines(corpus, ["ivr"]) == ["ivr"]
+    assert add_eval_engines(corpus, ["ivr"]) == []  # already there: nothing rebuilt
+    records = read_manifest(corpus)
+    assert [r for r in records if r["split"] == "train"] == [train]
+    ivr_recs = [r for r in records if r["engine"] == "ivr"]
+    assert sorted(r["id"] for r in ivr_recs) == ["ivr-queue-thankyou", "ivr-vm-intro"]
+    for r in ivr_recs:
+        assert r["split"] == "eval" and r["sample_rate"] == 8000
+        assert (corpus / r["audio"]).is_file()
+        phones = r["phones"]
+        speech = [p for p in phones if p[0] != SILENCE]
+        assert speech and phones[-1][2] <= r["duration"] + 1e-6
+        assert all(b > a for _, a, b in phones)
+    # the alignment finds the bilabial of "Please" near the start of the speech
+    intro = next(r for r in ivr_recs if r["id"] == "ivr-vm-intro")
+    first = [p for p in intro["phones"] if p[0] != SILENCE][:2]
+    assert [p[0] for p in first] == ["P", "L"]
+    info = json.loads((corpus / "info.json").read_text())["ivr"]
+    assert info["used"] == 2 and info["left_out"] == 3  # tone, fragment, the short "Seven."
