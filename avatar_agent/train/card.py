@@ -248,7 +248,8 @@ Synthetic speech with exact phone timings (`docs/corpus.md`): espeak-ng voices t
 libespeak-ng's phoneme events, festival (HTS `slt`, diphone `ked`) and flite (clustergen
 `awb`, `rms`, `slt`) for training; held out for
 evaluation: whole espeak accents and variants, festival `kal`, the neural Piper voice `joe`
-and real human recordings (LibriVox, CMU ARCTIC) aligned with pocketsphinx. No MBROLA
+real human recordings (`human`: LibriVox, CMU ARCTIC, a phone call) and a real telephone
+voice (`ivr`: Asterisk's prompts, Allison Smith, 8 kHz), aligned with pocketsphinx. No MBROLA
 voices. Training clips: {data.get("clips")} clips from {data.get("utterances")} utterances
 ({data.get("hours", 0):.1f} h after {cfg.get("copies")} augmented copies: speed, pitch,
 equalisation, loudness, noise, reverb, telephone band, resampling) in five scenarios
