@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -236,10 +237,11 @@ def eval_items(run: Path, per_group: int = 40, seed: int = 0, split: str = "eval
     by_group: dict[str, list] = {}
     for u in load_corpus(corpus_dir, split=split):
         by_group.setdefault(u.engine, []).append(u)
-    rng = np.random.default_rng(seed)
     items = []
     for group in sorted(by_group):
         utts = by_group[group]
+        # one generator per group: adding a voice group leaves the others' subsets as they are
+        rng = np.random.default_rng([seed, zlib.crc32(group.encode())])
         if group != "human" and len(utts) > per_group:
             utts = [utts[i] for i in sorted(rng.choice(len(utts), per_group, replace=False))]
         items += [EvalItem(group=group, samples16k=u.samples16k, phones=u.phones) for u in utts]
