@@ -89,3 +89,42 @@ def test_existing_corpus_gains_the_ivr_group_without_touching_training(
     assert [p[0] for p in first] == ["P", "L"]
     info = json.loads((corpus / "info.json").read_text())["ivr"]
     assert info["used"] == 2 and info["left_out"] == 3  # tone, fragment, the short "Seven."
+
+
+def test_a_new_voice_group_leaves_the_other_groups_evaluation_subsets_unchanged(
+    tmp_path: Path,
+) -> None:
+    import numpy as np
+
+    from avatar_agent.train.pipeline import eval_items
+
+    corpus = tmp_path / "corpus"
+    (corpus / "audio").mkdir(parents=True)
+    write_wav(corpus / "audio" / "a.wav", np.zeros(1600, np.float32), 16000)
+
+    def write(groups: tuple[str, ...]) -> None:
+        rows = [
+            {"id": f"{g}-{i:03d}", "split": "eval", "engine": g, "voice": g, "text": "",
+             "audio": "audio/a.wav", "duration": 0.1, "phones": [[SILENCE, 0.0, 0.01 + i / 1000]]}
+            for g in groups for i in range(60)
+        ]  # fmt: skip
+        (corpus / "manifest.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "corpus_path.txt").write_text(str(corpus) + "\n")
+
+    def subsets() -> dict[str, list[float]]:
+        out: dict[str, list[float]] = {}
+        for it in eval_items(run):  # an utterance's phone end identifies it
+            out.setdefault(it.group, []).append(round(it.phones[0].end, 3))
+        return out
+
+    write(("espeak", "piper"))
+    before = subsets()
+    write(("espeak", "ivr", "piper"))
+    after = subsets()
+    assert len(after["ivr"]) == 40
+    for g in ("espeak", "piper"):
+        assert len(before[g]) == 40 and after[g] == before[g]
+    assert before["espeak"] != before["piper"]  # each group draws its own subset
