@@ -63,6 +63,7 @@ def _status(run: Path) -> str:
         lines.append(f"- int8 vs fp32: largest relative gap {100 * d:.1f} % (target 2 %)")
     lines.append(_critic_line(run))
     lines.append(_specaug_line(run))
+    lines.append(_probe_line(run))
     lines.append(_guidance_line(run, float(_load(run, "config.json").get("guidance", 0))))
     return "\n".join(lines)
 
@@ -133,6 +134,18 @@ def _specaug_line(run: Path) -> str:
         "{spec_mask_width} bins, {p_spec:.0%} of windows; same clips, seed, {teacher_steps} + "
         "{distill_steps} steps)",
         "--p {p_spec:g}",
+    )
+
+
+def _probe_line(run: Path) -> str:
+    """The mouth-probe finding (``scripts/probe_check.py``)."""
+    return _ablation_line(
+        run,
+        "probe",
+        "mouth probe on the teacher's audio features (weight {aux_weight:g}, "
+        "{audio_layers} extra 25 fps audio convolutions; same clips, seed, {teacher_steps} + "
+        "{distill_steps} steps)",
+        "--weight {aux_weight:g} --audio-layers {audio_layers}",
     )
 
 
