@@ -68,8 +68,10 @@ def lips(f: AvatarFrame) -> float:
     return float(f.motion[JAW] - f.motion[CLOSE])
 
 
-def run(coro):
-    return asyncio.run(asyncio.wait_for(coro, 120))
+def run(coro, hang_guard: float = 900.0):
+    """Run a test coroutine; the guard only turns a hang into a failure (not a speed limit:
+    the hour-long simulated run alone takes ~100 s here and more on a loaded machine)."""
+    return asyncio.run(asyncio.wait_for(coro, hang_guard))
 
 
 def test_av_pairing_is_exact(bundle, speech24):
