@@ -62,9 +62,8 @@ def test_script_parsing_and_prompt_filter(tmp_path: Path) -> None:
 def test_existing_corpus_gains_the_ivr_group_without_touching_training(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    cache = tmp_path / "cache"
-    _fake_packages(cache)
-    monkeypatch.setattr(ivr, "_cache_dir", lambda: cache)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    _fake_packages(tmp_path / "cache" / "avatar-agent" / "corpus-debs")
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     train = {"id": "espeak-train-0", "split": "train", "engine": "espeak", "voice": "en-us",

