@@ -64,6 +64,7 @@ def _status(run: Path) -> str:
     lines.append(_critic_line(run))
     lines.append(_specaug_line(run))
     lines.append(_probe_line(run))
+    lines.append(_real_line(run))
     lines.append(_guidance_line(run, float(_load(run, "config.json").get("guidance", 0))))
     return "\n".join(lines)
 
@@ -149,6 +150,62 @@ def _probe_line(run: Path) -> str:
     )
 
 
+def _natural(rows: dict) -> tuple[float, int] | None:
+    """Closures pooled over the unseen natural voices (human recordings + Piper), and count."""
+    groups = [rows[g] for g in ("human", "piper") if g in rows]
+    n = sum(int(g["n_closures"]) for g in groups)
+    if not n:
+        return None
+    return sum(g["closure"] * g["n_closures"] for g in groups) / n, n
+
+
+def _real_line(run: Path) -> str:
+    """The real-speech-in-training finding (``scripts/real_check.py``)."""
+    path = run / "real.json"
+    if not path.exists():
+        return "- real speech in training: not evaluated for this run (`scripts/real_check.py`)"
+    c = json.loads(path.read_text())
+    a, b, d = c["without"], c["with"], c["data"]
+    parts = []
+    for g, name in (("human", "human recordings"), ("piper", "Piper"), ("ivr", "ivr (seen)")):
+        if g in a and g in b:
+            parts.append(
+                f"{name} r {a[g]['r']:.3f} -> {b[g]['r']:.3f}, closures "
+                f"{100 * a[g]['closure']:.1f} -> {100 * b[g]['closure']:.1f} %, rest "
+                f"{100 * a[g]['rest']:.1f} -> {100 * b[g]['rest']:.1f} %"
+            )
+    na, nb = _natural(a), _natural(b)
+    better = (
+        na is not None
+        and nb is not None
+        and nb[0] > na[0] + 0.01
+        and all(b[g]["r"] >= a[g]["r"] - 0.01 for g in ("human", "piper") if g in a and g in b)
+    )
+    pooled = (
+        f"; closures on the unseen natural voices (human + Piper, {na[1]} bilabials) "
+        f"{100 * na[0]:.1f} -> {100 * nb[0]:.1f} %"
+        if na and nb
+        else ""
+    )
+    return (
+        f"- real speech in training ({d['utterances']} Asterisk prompts outside the evaluation "
+        f"subset, {d['seconds_of_speech'] / 60:.1f} min of one voice, {c['real_copies']} "
+        f"augmented copies each = {d['hours']:.1f} h of clips; same synthetic clips, seed, "
+        f"{c['teacher_steps']} + {c['distill_steps']} steps): int8 student without -> with: "
+        f"all r {a['all']['r']:.3f} -> {b['all']['r']:.3f}, closures "
+        f"{100 * a['all']['closure']:.1f} -> {100 * b['all']['closure']:.1f} %; "
+        + "; ".join(parts)
+        + pooled
+        + ": "
+        + (
+            "a measurable gain on unseen voices"
+            if better
+            else "no measurable gain on unseen voices, so it is not used"
+        )
+        + f" (`scripts/real_check.py --run RUN --copies {c['real_copies']}`)."
+    )
+
+
 def _critic_line(run: Path) -> str:
     """The adversarial sync critic finding (``scripts/critic_check.py``)."""
     return _ablation_line(
@@ -158,6 +215,32 @@ def _critic_line(run: Path) -> str:
         "same teacher, seed and {distill_steps} steps)",
         "--adv-weight {adv_weight:g}",
     )
+
+
+def _real_data_line(run: Path, cfg: dict, data: dict) -> str:
+    """What real speech the run trained on (``real_copies``), with its licence."""
+    if int(cfg.get("real_copies", 0)) <= 0:
+        return "No real recording is trained on."
+    d = _load(run, "data_real.json")
+    share = d.get("frames", 0) / max(1, d.get("frames", 0) + data.get("frames", 0))
+    return (
+        f"Real speech: {d.get('utterances')} of Asterisk's English prompts (Allison Smith, "
+        f"recordings CC-BY-SA-3.0, Debian `asterisk-core-sounds-en-wav`), the ones evaluation "
+        f"does not score, {d.get('seconds_of_speech', 0) / 60:.1f} min aligned with "
+        f"pocketsphinx, {cfg.get('real_copies')} augmented copies each "
+        f"({d.get('hours', 0):.1f} h of clips, {100 * share:.0f} % of training frames). The "
+        f"`ivr` row below is therefore a voice seen in training, scored on prompts it was not "
+        f"trained on."
+    )
+
+
+def _limits_speech_line(cfg: dict) -> str:
+    if int(cfg.get("real_copies", 0)) > 0:
+        return (
+            "Trained on synthetic speech and one real voice; other real voices are evaluated "
+            "on a handful of recordings."
+        )
+    return "Trained only on synthetic speech; real voices are evaluated on a handful of recordings."
 
 
 def _window_augment_line(cfg: dict) -> str:
@@ -267,6 +350,7 @@ voices. Training clips: {data.get("clips")} clips from {data.get("utterances")} 
 ({data.get("hours", 0):.1f} h after {cfg.get("copies")} augmented copies: speed, pitch,
 equalisation, loudness, noise, reverb, telephone band, resampling) in five scenarios
 (speaking, barge-in, listening, idle, thinking) with expression overlays.
+{_real_data_line(run, cfg, data)}
 {_window_augment_line(cfg)} Motion targets: `docs/motion-targets.md`; {_overshoot_line(cfg)}
 
 {_corpus_summary(run)}
@@ -305,7 +389,7 @@ max |Δ| {par.get("max_abs", float("nan")):.3f}, mean |Δ lip opening|
 
 ## Limits
 
-Trained only on synthetic speech; real voices are evaluated on a handful of recordings.
+{_limits_speech_line(cfg)}
 The non-verbal motion (blinks, nods, gaze) follows hand-designed target behaviour, not
 captured human motion. English only.
 """

@@ -21,6 +21,10 @@ class TrainConfig:
         n_eval: Evaluation utterances (None: the corpus builder's default).
         engines: Corpus engines (None: all the builder knows; ``tiny`` uses espeak only).
         copies: Augmented copies (audio + motion-target variants) of each utterance.
+        real_copies: Augmented copies of each real recording trained on: the ``ivr`` prompts
+            outside the evaluation subset (one real voice; ``clips_real.npz``). 0: synthetic
+            speech only. Clips are drawn in proportion to their frames, so this is the
+            weight of real speech in training.
         context: Motion frames of context before a chunk (continuity).
         chunk: Largest chunk K (frames generated per call); chunks of 1..K are trained.
         lookahead: Frames of audio after the chunk the model sees (40 ms each).
@@ -63,6 +67,7 @@ class TrainConfig:
     n_eval: int | None = None
     engines: tuple[str, ...] | None = None
     copies: int = 3
+    real_copies: int = 0
     context: int = 4
     chunk: int = 8
     lookahead: int = 2

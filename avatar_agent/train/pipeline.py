@@ -6,6 +6,7 @@ Everything lives in one run folder (default ``out/train``):
 ``config.json``      the :class:`~avatar_agent.train.config.TrainConfig` of the run
 ``corpus/``          speech corpus with phone timings (``train data`` builds it)
 ``clips_train.npz``  augmented training clips (audio features + motion targets)
+``clips_real.npz``   clips of the real recordings trained on (only with ``real_copies``)
 ``stats.npz``        normalisation statistics
 ``teacher.pt``       teacher checkpoint (resume); ``teacher/`` the diffusers model folder
 ``student.pt``       distillation checkpoint (resume); ``student/`` the one-step student
@@ -34,9 +35,16 @@ __all__ = [
     "stage_export",
     "stage_eval",
     "train_variant",
+    "real_train_utterances",
 ]
 
 log = logging.getLogger(__name__)
+
+REAL_TRAIN_ENGINES = ("ivr",)
+"""Real-recording engines whose prompts outside the evaluation subset may be trained on."""
+
+EVAL_PER_GROUP = 40
+"""Held-out utterances scored per voice group (all human recordings are kept)."""
 
 
 def load_or_create_config(
@@ -132,7 +140,8 @@ def stage_data(
     if not corpus_built:  # an older corpus gets the evaluation voices added since it was built
         add_eval_engines(corpus_dir, cfg.engines or ENGINES)
     if (run / "data.json").exists() and (run / "clips_train.npz").exists():
-        return {**json.loads((run / "data.json").read_text()), "reused": True}
+        summary = {**json.loads((run / "data.json").read_text()), "reused": True}
+        return {**summary, **_real_clips(run, cfg, corpus_dir, jobs, progress)}
     if corpus_built:
         build_corpus(
             corpus_dir,
@@ -165,17 +174,69 @@ def stage_data(
         "corpus_built": corpus_built,
     }
     (run / "data.json").write_text(json.dumps(summary, indent=2) + "\n")
-    return summary
+    return {**summary, **_real_clips(run, cfg, corpus_dir, jobs, progress)}
+
+
+def _real_clips(run: Path, cfg: TrainConfig, corpus_dir: Path, jobs: int, progress: bool) -> dict:
+    """Build ``clips_real.npz`` when the config trains on real recordings; its summary.
+
+    The normalisation statistics stay those of the synthetic clips, so a run that adds real
+    speech to another run's clips can share that run's ``stats.npz``.
+    """
+    from avatar_agent.train.data import build_clips, save_clips
+
+    if cfg.real_copies <= 0:
+        return {}
+    path = run / "data_real.json"
+    if path.exists() and (run / "clips_real.npz").exists():
+        return {"real": json.loads(path.read_text())}
+    utts = real_train_utterances(corpus_dir, cfg.seed)
+    if not utts:
+        raise RuntimeError(
+            f"real_copies={cfg.real_copies} but {corpus_dir} has no real recordings to train "
+            f"on (engines {', '.join(REAL_TRAIN_ENGINES)}; see docs/corpus.md)"
+        )
+    t0 = time.perf_counter()
+    clips = build_clips(
+        utts,
+        copies=cfg.real_copies,
+        seed=cfg.seed + 1,  # not the synthetic clips' seeds
+        jobs=jobs,
+        progress=progress,
+        closure_overshoot=cfg.closure_overshoot,
+    )
+    save_clips(clips, run / "clips_real.npz")
+    frames = int(sum(len(c.motion) for c in clips))
+    real = {
+        "utterances": len(utts),
+        "engines": sorted({u.engine for u in utts}),
+        "seconds_of_speech": round(sum(len(u.samples16k) for u in utts) / 16000.0, 1),
+        "clips": len(clips),
+        "frames": frames,
+        "hours": frames / 25.0 / 3600.0,
+        "seconds": time.perf_counter() - t0,
+    }
+    path.write_text(json.dumps(real, indent=2) + "\n")
+    return {"real": real}
+
+
+def _train_clips(run: Path, cfg: TrainConfig) -> list:
+    """The clips a run trains on: the synthetic ones, plus the real ones if configured."""
+    from avatar_agent.train.data import load_clips
+
+    synthetic = load_clips(run / "clips_train.npz")
+    if cfg.real_copies > 0:
+        return synthetic + load_clips(run / "clips_real.npz")
+    return synthetic
 
 
 def stage_teacher(run: Path, cfg: TrainConfig, *, progress: bool = True) -> dict:
     """Train (or resume) the diffusion teacher; writes ``teacher/`` and ``loss_teacher.png``."""
-    from avatar_agent.train.data import load_clips
     from avatar_agent.train.loops import train_teacher
     from avatar_agent.train.plots import plot_losses
 
     t0 = time.perf_counter()
-    clips = load_clips(run / "clips_train.npz")
+    clips = _train_clips(run, cfg)
     train_teacher(cfg, _sampler(cfg, clips), _stats(run), run, progress=progress)
     plot_losses(run / "teacher.pt", run / "loss_teacher.png", "teacher (denoising loss)")
     return {"seconds": time.perf_counter() - t0}
@@ -183,12 +244,11 @@ def stage_teacher(run: Path, cfg: TrainConfig, *, progress: bool = True) -> dict
 
 def stage_distill(run: Path, cfg: TrainConfig, *, progress: bool = True) -> dict:
     """Consistency-distil the teacher into the one-step student; writes ``student/``."""
-    from avatar_agent.train.data import load_clips
     from avatar_agent.train.loops import distill_student, load_model
     from avatar_agent.train.plots import plot_losses
 
     t0 = time.perf_counter()
-    clips = load_clips(run / "clips_train.npz")
+    clips = _train_clips(run, cfg)
     teacher = load_model(run / "teacher")
     distill_student(cfg, teacher, _sampler(cfg, clips, 1), run, progress=progress)
     plot_losses(run / "student.pt", run / "loss_distill.png", "distillation (consistency loss)")
@@ -197,11 +257,10 @@ def stage_distill(run: Path, cfg: TrainConfig, *, progress: bool = True) -> dict
 
 def stage_export(run: Path, cfg: TrainConfig) -> dict:
     """Export fp32 and int8 ONNX and check their parity; returns sizes and differences."""
-    from avatar_agent.train.data import load_clips
     from avatar_agent.train.export import export_onnx, parity, quantize_int8
     from avatar_agent.train.loops import load_model
 
-    clips = load_clips(run / "clips_train.npz")
+    clips = _train_clips(run, cfg)
     student = load_model(run / "student")
     fp32 = export_onnx(student, cfg, _sampler(cfg, clips, 2, augment=False), run / "motion.onnx")
     int8 = quantize_int8(
@@ -217,7 +276,27 @@ def stage_export(run: Path, cfg: TrainConfig) -> dict:
     return out
 
 
-def eval_items(run: Path, per_group: int = 40, seed: int = 0, split: str = "eval") -> list:
+def _eval_subset(group: str, n: int, seed: int, per_group: int) -> list[int]:
+    """Indices (sorted) of the utterances of ``group`` that evaluation scores."""
+    # one generator per group: adding a voice group leaves the others' subsets as they are
+    rng = np.random.default_rng([seed, zlib.crc32(group.encode())])
+    if group == "human" or n <= per_group:
+        return list(range(n))
+    return sorted(int(i) for i in rng.choice(n, per_group, replace=False))
+
+
+def _eval_groups(corpus_dir: Path) -> dict[str, list]:
+    from avatar_agent.train.corpus.build import load_corpus
+
+    by_group: dict[str, list] = {}
+    for u in load_corpus(corpus_dir, split="eval"):
+        by_group.setdefault(u.engine, []).append(u)
+    return by_group
+
+
+def eval_items(
+    run: Path, per_group: int = EVAL_PER_GROUP, seed: int = 0, split: str = "eval"
+) -> list:
     """Held-out utterances of the run's corpus as :class:`EvalItem` (group = engine).
 
     Args:
@@ -234,18 +313,40 @@ def eval_items(run: Path, per_group: int = 40, seed: int = 0, split: str = "eval
     from avatar_agent.train.evaluate import EvalItem
 
     corpus_dir = Path((run / "corpus_path.txt").read_text().strip())
-    by_group: dict[str, list] = {}
-    for u in load_corpus(corpus_dir, split=split):
-        by_group.setdefault(u.engine, []).append(u)
+    if split == "eval":
+        by_group = _eval_groups(corpus_dir)
+    else:
+        by_group = {}
+        for u in load_corpus(corpus_dir, split=split):
+            by_group.setdefault(u.engine, []).append(u)
     items = []
     for group in sorted(by_group):
         utts = by_group[group]
-        # one generator per group: adding a voice group leaves the others' subsets as they are
-        rng = np.random.default_rng([seed, zlib.crc32(group.encode())])
-        if group != "human" and len(utts) > per_group:
-            utts = [utts[i] for i in sorted(rng.choice(len(utts), per_group, replace=False))]
+        utts = [utts[i] for i in _eval_subset(group, len(utts), seed, per_group)]
         items += [EvalItem(group=group, samples16k=u.samples16k, phones=u.phones) for u in utts]
     return items
+
+
+def real_train_utterances(corpus_dir: Path, seed: int = 0) -> list:
+    """The real recordings a run with ``real_copies`` trains on.
+
+    These are the prompts of :data:`REAL_TRAIN_ENGINES` that :func:`eval_items` (same seed,
+    :data:`EVAL_PER_GROUP`) does not score: the voice is then seen in training, its
+    evaluation prompts are not.
+
+    Args:
+        corpus_dir: The run's corpus.
+        seed: The run's seed (the one evaluation draws its subsets with).
+
+    Returns:
+        Corpus utterances.
+    """
+    out = []
+    for group, utts in sorted(_eval_groups(corpus_dir).items()):
+        if group in REAL_TRAIN_ENGINES:
+            held = set(_eval_subset(group, len(utts), seed, EVAL_PER_GROUP))
+            out += [u for i, u in enumerate(utts) if i not in held]
+    return out
 
 
 def stage_eval(run: Path, cfg: TrainConfig, *, teacher: bool = True) -> dict:
@@ -307,7 +408,8 @@ def train_variant(
     """Train a variant of a run on the run's own data and evaluate its student (ablations).
 
     The run's clips, statistics and corpus are linked into ``sub`` (and its teacher too unless
-    ``new_teacher``); ``sub`` keeps its own ``config.json`` once written, so an interrupted or
+    ``new_teacher``; clips of real recordings, if the variant trains on them, are built in
+    ``sub``); ``sub`` keeps its own ``config.json`` once written, so an interrupted or
     finished variant resumes instead of starting over.
 
     Args:
@@ -329,6 +431,8 @@ def train_variant(
         cfg = TrainConfig.from_dict(json.loads((sub / "config.json").read_text()))
     else:
         cfg.save(sub / "config.json")
+    if cfg.real_copies > 0:  # the real recordings' clips are the variant's own
+        stage_data(sub, cfg, progress=progress)
     if new_teacher:
         stage_teacher(sub, cfg, progress=progress)
     stage_distill(sub, cfg, progress=progress)

@@ -127,3 +127,71 @@ def test_a_new_voice_group_leaves_the_other_groups_evaluation_subsets_unchanged(
     for g in ("espeak", "piper"):
         assert len(before[g]) == 40 and after[g] == before[g]
     assert before["espeak"] != before["piper"]  # each group draws its own subset
+
+
+def _eval_corpus(tmp_path: Path, groups: dict[str, int]) -> Path:
+    """A run whose corpus holds ``n`` short held-out utterances per group; returns the run."""
+    import numpy as np
+
+    corpus = tmp_path / "corpus"
+    (corpus / "audio").mkdir(parents=True)
+    write_wav(corpus / "audio" / "a.wav", np.zeros(16000, np.float32), 16000)
+    rows = [
+        {"id": f"{g}-{i:03d}", "split": "eval", "engine": g, "voice": g, "text": "",
+         "audio": "audio/a.wav", "duration": 1.0,
+         "phones": [[SILENCE, 0.0, 0.5 + i / 1000], ["M", 0.5 + i / 1000, 0.6 + i / 1000],
+                    [SILENCE, 0.6 + i / 1000, 1.0]]}
+        for g, n in groups.items() for i in range(n)
+    ]  # fmt: skip
+    (corpus / "manifest.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "corpus_path.txt").write_text(str(corpus) + "\n")
+    return run
+
+
+def test_real_training_prompts_are_exactly_those_evaluation_does_not_score(
+    tmp_path: Path,
+) -> None:
+    from avatar_agent.train.pipeline import eval_items, real_train_utterances
+
+    run = _eval_corpus(tmp_path, {"espeak": 50, "human": 5, "ivr": 55})
+    corpus = Path((run / "corpus_path.txt").read_text().strip())
+    for seed in (0, 3):
+        scored = {round(it.phones[0].end, 3) for it in eval_items(run, seed=seed)
+                  if it.group == "ivr"}  # fmt: skip
+        trained = real_train_utterances(corpus, seed)
+        assert {u.engine for u in trained} == {"ivr"}  # synthetic and human voices never
+        ends = {round(u.phones[0].end, 3) for u in trained}
+        assert len(scored) == 40 and len(ends) == 15
+        assert not scored & ends  # no evaluation prompt is trained on
+        assert scored | ends == {round(0.5 + i / 1000, 3) for i in range(55)}
+
+
+def test_real_clips_join_the_training_clips_and_are_built_once(tmp_path: Path) -> None:
+    import numpy as np
+
+    from avatar_agent.train.config import CONFIGS, TrainConfig
+    from avatar_agent.train.data import build_clips, load_clips, save_clips
+    from avatar_agent.train.pipeline import _train_clips, real_train_utterances, stage_data
+
+    run = _eval_corpus(tmp_path, {"ivr": 43})
+    corpus = Path((run / "corpus_path.txt").read_text().strip())
+    synthetic = build_clips(real_train_utterances(corpus)[:2], copies=1, seed=5, jobs=1,
+                            progress=False)  # fmt: skip
+    save_clips(synthetic, run / "clips_train.npz")
+    (run / "data.json").write_text(json.dumps({"clips": 2}) + "\n")
+    cfg = TrainConfig.from_dict(
+        {**CONFIGS["tiny"].to_dict(), "engines": ["espeak", "ivr"], "real_copies": 2}
+    )
+    out = stage_data(run, cfg, corpus=corpus, jobs=1, progress=False)
+    assert out["reused"] and out["real"]["utterances"] == 3 and out["real"]["clips"] == 6
+    real = load_clips(run / "clips_real.npz")
+    clips = _train_clips(run, cfg)
+    assert len(clips) == 2 + 6
+    assert all(np.array_equal(a.motion, b.motion) for a, b in zip(clips[2:], real, strict=True))
+    stamp = (run / "clips_real.npz").stat().st_mtime_ns
+    assert stage_data(run, cfg, corpus=corpus, jobs=1, progress=False)["real"] == out["real"]
+    assert (run / "clips_real.npz").stat().st_mtime_ns == stamp  # reused, not rebuilt
+    plain = TrainConfig.from_dict({**cfg.to_dict(), "real_copies": 0})
+    assert len(_train_clips(run, plain)) == 2  # off: the real clips are not used

@@ -1,4 +1,4 @@
-"""A real telephone voice for evaluation (never training): Asterisk's English prompts.
+"""A real telephone voice: Asterisk's English prompts (evaluation; optionally training).
 
 Debian's ``asterisk-core-sounds-en-wav`` (CC-BY-SA-3.0, Allison Smith; bookworm main) holds
 the ~560 studio prompts of the Asterisk PBX as 8 kHz recordings, and
@@ -8,6 +8,10 @@ the ~560 studio prompts of the Asterisk PBX as 8 kHz recordings, and
 bots are often heard through. Prompts are aligned with pocketsphinx; prompts whose text is
 not a plain transcript (tones, silences, bracketed notes, "..." fragments) or has words
 outside the pocketsphinx dictionary are left out and counted.
+
+All prompts go into the corpus's ``eval`` split. Evaluation scores a seeded subset of them;
+a run with ``TrainConfig.real_copies`` trains on the others
+(:func:`avatar_agent.train.pipeline.real_train_utterances`), never on the scored ones.
 
 The packages are fetched with ``apt-get download`` (no installation, no root needed beyond
 what apt needs to read its lists) into a cache folder and unpacked with ``dpkg-deb -x``.

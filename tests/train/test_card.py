@@ -1,0 +1,49 @@
+"""The model card's real-speech finding: judged on the voices neither run has heard."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from avatar_agent.train.card import _real_line
+
+
+def _row(closure: float, r: float, n: int) -> dict:
+    return {"r": r, "closure": closure, "rest": 0.95, "n_closures": n}
+
+
+def _write(run: Path, human: tuple[float, float], piper: tuple[float, float]) -> None:
+    without = {"all": _row(0.83, 0.70, 400), "human": _row(0.80, 0.70, 40),
+               "piper": _row(0.70, 0.60, 60), "ivr": _row(0.85, 0.72, 60)}  # fmt: skip
+    with_ = {"all": _row(0.90, 0.75, 400), "human": _row(human[0], human[1], 40),
+             "piper": _row(piper[0], piper[1], 60), "ivr": _row(0.99, 0.80, 60)}  # fmt: skip
+    data = {"utterances": 234, "seconds_of_speech": 676.7, "hours": 2.16}
+    (run / "real.json").write_text(json.dumps({
+        "real_copies": 8, "teacher_steps": 12000, "distill_steps": 3000, "seed": 0,
+        "data": data, "without": without, "with": with_,
+    }))  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("human", "piper", "gain"),
+    [
+        ((0.85, 0.70), (0.75, 0.60), True),  # unseen voices close more, r kept
+        ((0.85, 0.70), (0.62, 0.60), False),  # pooled closures 74.0 -> 71.2 %
+        ((0.90, 0.65), (0.80, 0.60), False),  # closures up, but human r falls
+    ],
+)
+def test_real_speech_verdict_ignores_the_seen_voice(
+    tmp_path: Path, human: tuple[float, float], piper: tuple[float, float], gain: bool
+) -> None:
+    _write(tmp_path, human, piper)  # the seen ivr voice and "all" improve in every case
+    line = _real_line(tmp_path)
+    assert ("a measurable gain on unseen voices" in line) is gain
+    assert ("so it is not used" in line) is not gain
+    assert "(human + Piper, 100 bilabials) 74.0 ->" in line
+    assert "ivr (seen)" in line and "--copies 8" in line
+
+
+def test_real_speech_line_without_a_check(tmp_path: Path) -> None:
+    assert "not evaluated for this run" in _real_line(tmp_path)
