@@ -65,6 +65,9 @@ def _status(run: Path) -> str:
     lines.append(_specaug_line(run))
     lines.append(_probe_line(run))
     lines.append(_real_line(run))
+    lines.append(_seed_line(run))
+    lines.append(_lookahead_line(run))
+    lines.append(_adapt_line(run))
     lines.append(_guidance_line(run, float(_load(run, "config.json").get("guidance", 0))))
     return "\n".join(lines)
 
@@ -157,6 +160,77 @@ def _natural(rows: dict) -> tuple[float, int] | None:
     if not n:
         return None
     return sum(g["closure"] * g["n_closures"] for g in groups) / n, n
+
+
+def _seed_line(run: Path) -> str:
+    """The same training with another seed (``scripts/seed_check.py``): the noise floor."""
+    path = run / "seed.json"
+    if not path.exists():
+        return "- training noise: not measured for this run (`scripts/seed_check.py`)"
+    c = json.loads(path.read_text())
+    a, b = c["without"], c["with"]
+    parts = [
+        f"{g} r {a[g]['r']:.3f} / {b[g]['r']:.3f}, closures {100 * a[g]['closure']:.1f} / "
+        f"{100 * b[g]['closure']:.1f} %"
+        for g in ("all", "human", "piper", "ivr", "festival", "espeak")
+        if g in a and g in b
+    ]
+    s0, s1 = c["seeds"]
+    return (
+        f"- training noise: the same config, clips and held-out set with seed {s1} instead of "
+        f"{s0} ({c['teacher_steps']} + {c['distill_steps']} steps), int8 student seed {s0} / "
+        f"seed {s1}: "
+        + "; ".join(parts)
+        + ". A finding that moves a voice group by less than these gaps is within chance "
+        f"(`scripts/seed_check.py --run RUN --seed {s1}`)."
+    )
+
+
+def _lookahead_line(run: Path) -> str:
+    """A longer audio look-ahead (``scripts/lookahead_check.py``): quality against latency."""
+    path = run / "lookahead.json"
+    if not path.exists():
+        return "- longer look-ahead: not evaluated for this run (`scripts/lookahead_check.py`)"
+    c = json.loads(path.read_text())
+    (f0, f1), a, b = c["lookahead"], c["without"], c["with"]
+    parts = [
+        f"{g} r {a[g]['r']:.3f} -> {b[g]['r']:.3f}, closures {100 * a[g]['closure']:.1f} -> "
+        f"{100 * b[g]['closure']:.1f} %"
+        for g in ("all", "human", "piper", "ivr")
+        if g in a and g in b
+    ]
+    return (
+        f"- audio look-ahead {40 * f0} -> {40 * f1} ms (that much more latency before the first "
+        f"frame; same clips, seed, {c['teacher_steps']} + {c['distill_steps']} steps), int8 "
+        "student: " + "; ".join(parts) + f" (`scripts/lookahead_check.py --run RUN --frames {f1}`)."
+    )
+
+
+def _adapt_line(run: Path) -> str:
+    """Fine-tuning the run on one real voice (``scripts/adapt_check.py``)."""
+    path = run / "adapt.json"
+    if not path.exists():
+        return "- fine-tuning to one voice: not evaluated for this run (`scripts/adapt_check.py`)"
+    c = json.loads(path.read_text())
+    a, b, d = c["without"], c["with"], c["data"]
+    parts = [
+        f"{name} r {a[g]['r']:.3f} -> {b[g]['r']:.3f}, closures {100 * a[g]['closure']:.1f} -> "
+        f"{100 * b[g]['closure']:.1f} %, rest {100 * a[g]['rest']:.1f} -> "
+        f"{100 * b[g]['rest']:.1f} %"
+        for g, name in (("ivr", "the tuned voice (ivr, unseen prompts)"), ("human", "human"),
+                        ("piper", "Piper"))
+        if g in a and g in b
+    ]  # fmt: skip
+    return (
+        f"- fine-tuning to one voice (`init_from`: this run's teacher and student, "
+        f"{c['teacher_steps']} + {c['distill_steps']} steps at learning rates "
+        f"{c['teacher_lr']:g} / {c['distill_lr']:g}, on the synthetic clips plus "
+        f"{d['utterances']} prompts of the ivr voice, {d['seconds_of_speech'] / 60:.1f} min, "
+        f"{c['real_copies']} copies each), int8 student before -> after: "
+        + "; ".join(parts)
+        + ". Not shipped (the ivr recordings are CC-BY-SA); it shows what tuning to a bot's "
+        "own voice buys (`scripts/adapt_check.py --run RUN`)."
+    )
 
 
 def _real_line(run: Path) -> str:

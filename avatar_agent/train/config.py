@@ -58,6 +58,8 @@ class TrainConfig:
         adv_weight: Weight of the sync critic's adversarial term during distillation
             (0: no critic; see :mod:`avatar_agent.train.critic`).
         teacher_eval_steps: DDIM steps of the teacher in evaluation.
+        init_from: Run folder whose teacher and student start this run's instead of a fresh
+            initialisation (fine-tuning; same network shape). None: from scratch.
         threads: Torch threads.
         calib_windows: Windows used to calibrate int8 quantisation.
     """
@@ -93,6 +95,7 @@ class TrainConfig:
     data_weight: float = 0.5
     adv_weight: float = 0.0
     teacher_eval_steps: int = 20
+    init_from: str | None = None
     threads: int = 2
     calib_windows: int = 256
     extra: dict[str, Any] = field(default_factory=dict)

@@ -56,6 +56,22 @@ def load_model(folder: Path) -> MotionDenoiser:
     return model
 
 
+def _init_weights(model: MotionDenoiser, cfg: TrainConfig, which: str) -> None:
+    """Start ``model`` from ``cfg.init_from``'s ``which`` model folder (fine-tuning)."""
+    folder = Path(str(cfg.init_from)) / which
+    if not (folder / "config.json").exists():
+        raise FileNotFoundError(f"init_from={cfg.init_from!r} has no {which}/ model folder")
+    base = load_model(folder)
+    try:
+        model.load_state_dict(base.state_dict())
+    except RuntimeError as e:
+        raise ValueError(
+            f"init_from={cfg.init_from!r}: its {which} has another shape than this config's "
+            f"(hidden, audio_hidden, dilations, audio_layers must match): {e}"
+        ) from e
+    log.info("initialised the %s from %s", which, folder)
+
+
 def _lr(step: int, total: int, base: float, warmup: int = 100) -> float:
     if step < warmup:
         return base * (step + 1) / warmup
@@ -113,6 +129,8 @@ def train_teacher(
     step, losses = 0, []
     gen = torch.Generator().manual_seed(cfg.seed + 1)
     aux_losses: list[float] = []
+    if cfg.init_from and not ckpt.exists():
+        _init_weights(model, cfg, "teacher")
     if ckpt.exists():
         step, losses = _resume(ckpt, model, opt, gen, sampler)
         if probe is not None:
@@ -285,7 +303,9 @@ def distill_student(
     ckpt = run / "student.pt"
     teacher.eval().requires_grad_(False)
     student = copy.deepcopy(teacher).train().requires_grad_(True)
-    target = copy.deepcopy(teacher).eval().requires_grad_(False)
+    if cfg.init_from and not ckpt.exists():  # fine-tuning: from the earlier one-step student
+        _init_weights(student, cfg, "student")
+    target = copy.deepcopy(student).eval().requires_grad_(False)
     opt = torch.optim.AdamW(student.parameters(), lr=cfg.distill_lr, weight_decay=0.0)
     step, losses = 0, []
     gen = torch.Generator().manual_seed(cfg.seed + 2)

@@ -46,6 +46,9 @@ REAL_TRAIN_ENGINES = ("ivr",)
 EVAL_PER_GROUP = 40
 """Held-out utterances scored per voice group (all human recordings are kept)."""
 
+EVAL_SEED = 0
+"""Seed of the scored subsets: fixed, so runs trained with other seeds meet the same set."""
+
 
 def load_or_create_config(
     run: Path, name: str | None, overrides: dict | None = None
@@ -190,7 +193,7 @@ def _real_clips(run: Path, cfg: TrainConfig, corpus_dir: Path, jobs: int, progre
     path = run / "data_real.json"
     if path.exists() and (run / "clips_real.npz").exists():
         return {"real": json.loads(path.read_text())}
-    utts = real_train_utterances(corpus_dir, cfg.seed)
+    utts = real_train_utterances(corpus_dir)
     if not utts:
         raise RuntimeError(
             f"real_copies={cfg.real_copies} but {corpus_dir} has no real recordings to train "
@@ -295,7 +298,7 @@ def _eval_groups(corpus_dir: Path) -> dict[str, list]:
 
 
 def eval_items(
-    run: Path, per_group: int = EVAL_PER_GROUP, seed: int = 0, split: str = "eval"
+    run: Path, per_group: int = EVAL_PER_GROUP, seed: int = EVAL_SEED, split: str = "eval"
 ) -> list:
     """Held-out utterances of the run's corpus as :class:`EvalItem` (group = engine).
 
@@ -327,7 +330,7 @@ def eval_items(
     return items
 
 
-def real_train_utterances(corpus_dir: Path, seed: int = 0) -> list:
+def real_train_utterances(corpus_dir: Path, seed: int = EVAL_SEED) -> list:
     """The real recordings a run with ``real_copies`` trains on.
 
     These are the prompts of :data:`REAL_TRAIN_ENGINES` that :func:`eval_items` (same seed,
@@ -336,7 +339,7 @@ def real_train_utterances(corpus_dir: Path, seed: int = 0) -> list:
 
     Args:
         corpus_dir: The run's corpus.
-        seed: The run's seed (the one evaluation draws its subsets with).
+        seed: The seed evaluation draws its subsets with.
 
     Returns:
         Corpus utterances.
@@ -366,7 +369,7 @@ def stage_eval(run: Path, cfg: TrainConfig, *, teacher: bool = True) -> dict:
     from avatar_agent.train.loops import load_model
     from avatar_agent.train.report import markdown_table
 
-    items = eval_items(run, seed=cfg.seed)
+    items = eval_items(run)  # the same held-out set whatever the run's seed
     onnx_int8 = OnnxMotionModel(run / "motion.int8.onnx")
     info = onnx_int8.info
     drivers = {

@@ -47,3 +47,35 @@ def test_real_speech_verdict_ignores_the_seen_voice(
 
 def test_real_speech_line_without_a_check(tmp_path: Path) -> None:
     assert "not evaluated for this run" in _real_line(tmp_path)
+
+
+def test_seed_and_lookahead_lines_quote_both_runs(tmp_path: Path) -> None:
+    from avatar_agent.train.card import _lookahead_line, _seed_line
+
+    a = {"all": _row(0.83, 0.701, 400), "human": _row(0.857, 0.686, 42)}
+    b = {"all": _row(0.80, 0.690, 400), "human": _row(0.762, 0.650, 42)}
+    common = {"teacher_steps": 12000, "distill_steps": 3000, "without": a, "with": b}
+    (tmp_path / "seed.json").write_text(json.dumps({**common, "seeds": [0, 1]}))
+    (tmp_path / "lookahead.json").write_text(json.dumps({**common, "lookahead": [2, 4],
+                                                         "seed": 0}))  # fmt: skip
+    seed = _seed_line(tmp_path)
+    assert "seed 1 instead of 0" in seed and "human r 0.686 / 0.650, closures 85.7 / 76.2 %" in seed
+    look = _lookahead_line(tmp_path)
+    assert "80 -> 160 ms" in look and "all r 0.701 -> 0.690" in look and "--frames 4" in look
+    assert "not measured" in _seed_line(tmp_path / "missing")
+
+
+def test_adapt_line_names_the_tuned_voice_and_the_cost_elsewhere(tmp_path: Path) -> None:
+    from avatar_agent.train.card import _adapt_line
+
+    a = {"ivr": _row(0.85, 0.718, 61), "human": _row(0.857, 0.686, 42)}
+    b = {"ivr": _row(0.95, 0.800, 61), "human": _row(0.80, 0.660, 42)}
+    (tmp_path / "adapt.json").write_text(json.dumps({
+        "real_copies": 8, "teacher_steps": 2000, "distill_steps": 1000, "teacher_lr": 5e-4,
+        "distill_lr": 1.25e-4, "seed": 0, "without": a, "with": b,
+        "data": {"utterances": 234, "seconds_of_speech": 676.7},
+    }))  # fmt: skip
+    line = _adapt_line(tmp_path)
+    assert "the tuned voice (ivr, unseen prompts) r 0.718 -> 0.800, closures 85.0 -> 95.0 %" in line
+    assert "human r 0.686 -> 0.660" in line and "2000 + 1000 steps" in line
+    assert "11.3 min" in line and "CC-BY-SA" in line

@@ -138,6 +138,33 @@ def test_teacher_resumes_from_checkpoint(trained: dict, tmp_path: Path) -> None:
     assert len(state["losses"]) == cfg.teacher_steps  # continued, not restarted
 
 
+def test_fine_tuning_starts_from_the_earlier_runs_models(trained: dict, tmp_path: Path) -> None:
+    from avatar_agent.train.loops import load_model
+
+    base: Path = trained["run"]
+    stats = clip_stats(trained["clips"])
+    # learning rate 0: the fine-tuned models must be exactly where they started
+    still = dataclasses.replace(
+        trained["cfg"], init_from=str(base), teacher_steps=2, distill_steps=2,
+        teacher_lr=0.0, distill_lr=0.0,
+    )  # fmt: skip
+    teacher = train_teacher(still, trained["sampler"](), stats, tmp_path, progress=False)
+    student = distill_student(still, teacher, trained["sampler"](1), tmp_path, progress=False)
+    for got, which in ((teacher, "teacher"), (student, "student")):
+        want = load_model(base / which).state_dict()
+        for k, v in got.state_dict().items():
+            assert torch.equal(v, want[k]), (which, k)
+    # the student starts from the earlier student, not from the (different) teacher
+    t0, s0 = load_model(base / "teacher").state_dict(), load_model(base / "student").state_dict()
+    assert any(not torch.equal(t0[k], s0[k]) for k in t0)
+    wider = dataclasses.replace(still, hidden=still.hidden * 2)
+    with pytest.raises(ValueError, match="another shape"):
+        train_teacher(wider, trained["sampler"](), stats, tmp_path / "wider", progress=False)
+    with pytest.raises(FileNotFoundError, match="no teacher/"):
+        missing = dataclasses.replace(still, init_from=str(tmp_path / "nowhere"))
+        train_teacher(missing, trained["sampler"](), stats, tmp_path / "missing", progress=False)
+
+
 def test_mouth_probe_reads_the_jaw_from_audio_on_speaking_frames_only() -> None:
     from avatar_agent.generator.conditions import STATE_INDEX
     from avatar_agent.train.model import MotionDenoiser

@@ -1,0 +1,55 @@
+"""How far apart are two trainings that differ only in the seed? The noise of every ablation.
+
+Trains the run's config again with ``--seed`` (network initialisation, window sampling,
+diffusion noise; the clips and the scored held-out set stay the run's), exports and
+evaluates the student like the shipped one, and writes both int8 rows to
+``<run>/seed.json`` (the card reads it). Differences between the two rows are what chance
+alone does to a training; an ablation that moves a voice group by less is not a finding.
+It takes as long as the run's own teacher and distillation.
+
+    .venv/bin/python scripts/seed_check.py --run out/train --seed 1
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+from pathlib import Path
+
+from avatar_agent.train import pipeline
+from avatar_agent.train.report import int8_row
+
+
+def main() -> None:
+    """Train with another seed into ``<run>/seed-<seed>/``; write ``seed.json``."""
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--run", default="out/train", help="evaluated run")
+    ap.add_argument("--seed", type=int, default=1, help="the other seed")
+    a = ap.parse_args()
+    run = Path(a.run)
+    base = pipeline.load_or_create_config(run, None)
+    if a.seed == base.seed:
+        raise SystemExit(f"{run} was trained with seed {base.seed}; pick another")
+    cfg = dataclasses.replace(base, seed=a.seed)
+    other = pipeline.train_variant(run, run / f"seed-{a.seed}", cfg, new_teacher=True)
+    out = {
+        "seeds": [base.seed, a.seed],
+        "teacher_steps": base.teacher_steps,
+        "distill_steps": base.distill_steps,
+        "without": int8_row(json.loads((run / "metrics.json").read_text())),
+        "with": int8_row(other),
+    }
+    (run / "seed.json").write_text(json.dumps(out, indent=2) + "\n")
+    for name, seed in zip(("without", "with"), out["seeds"], strict=True):
+        for group in ("all", "piper", "human", "ivr"):
+            m = out[name].get(group)
+            if m:
+                print(
+                    f"seed {seed} {group:>5}: r {m['r']:.3f}  closures {100 * m['closure']:.1f} %"
+                    f"  rest {100 * m['rest']:.1f} %  open shut {100 * m['open_shut']:.1f} %"
+                )
+
+
+if __name__ == "__main__":
+    main()
