@@ -6,7 +6,8 @@ Everything lives in one run folder (default ``out/train``):
 ``config.json``      the :class:`~avatar_agent.train.config.TrainConfig` of the run
 ``corpus/``          speech corpus with phone timings (``train data`` builds it)
 ``clips_train.npz``  augmented training clips (audio features + motion targets)
-``clips_real.npz``   clips of the real recordings trained on (only with ``real_copies``)
+``clips_real.npz``   clips of the real recordings trained on (only with ``real_copies``;
+                     ``data_real.json`` describes them)
 ``stats.npz``        normalisation statistics
 ``teacher.pt``       teacher checkpoint (resume); ``teacher/`` the diffusers model folder
 ``student.pt``       distillation checkpoint (resume); ``student/`` the one-step student
