@@ -331,6 +331,16 @@ def _real_data_line(run: Path, cfg: dict, data: dict) -> str:
     )
 
 
+def _init_text(cfg: dict) -> str:
+    """Where a fine-tuned run started (``init_from``); empty for a run trained from scratch."""
+    if not cfg.get("init_from"):
+        return ""
+    return (
+        f" Fine-tuned: teacher and student started from the run `{cfg['init_from']}`, which "
+        "must be trained first."
+    )
+
+
 def _limits_speech_line(cfg: dict) -> str:
     if int(cfg.get("real_copies", 0)) > 0:
         return (
@@ -428,7 +438,7 @@ avatar-agent train install --run out/train  # copies the int8 model + this card 
 ```
 
 Seed {cfg.get("seed")}; the full config is stored in `config.json` of the run and inside
-every checkpoint. Stage times of the shipped run on the 2-core development machine
+every checkpoint.{_init_text(cfg)} Stage times of the shipped run on the 2-core development machine
 ({cfg.get("threads")} torch thread(s)), partly shared with other jobs:
 data ({data_what}) {times.get("data", 0) / 60:.1f} min,
 teacher {times.get("teacher", 0) / 60:.1f} min, distillation {times.get("distill", 0) / 60:.1f} min,

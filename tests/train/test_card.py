@@ -79,3 +79,28 @@ def test_adapt_line_names_the_tuned_voice_and_the_cost_elsewhere(tmp_path: Path)
     assert "the tuned voice (ivr, unseen prompts) r 0.718 -> 0.800, closures 85.0 -> 95.0 %" in line
     assert "human r 0.686 -> 0.660" in line and "2000 + 1000 steps" in line
     assert "11.3 min" in line and "CC-BY-SA" in line
+
+
+def test_card_of_a_fine_tuned_run_with_real_speech_names_source_and_licence(
+    tmp_path: Path,
+) -> None:
+    from avatar_agent.train.card import write_card
+    from avatar_agent.train.config import TrainConfig
+
+    cfg = TrainConfig(real_copies=8, init_from="out/v2")
+    cfg.save(tmp_path / "config.json")
+    (tmp_path / "corpus_path.txt").write_text(str(tmp_path / "corpus") + "\n")
+    (tmp_path / "data.json").write_text(json.dumps({"clips": 6900, "frames": 800000}))
+    (tmp_path / "data_real.json").write_text(json.dumps(
+        {"utterances": 234, "seconds_of_speech": 676.7, "frames": 200000, "hours": 2.2}
+    ))  # fmt: skip
+    card = " ".join(write_card(tmp_path, tmp_path / "card.md").read_text().split())
+    assert "Real speech: 234 of Asterisk's English prompts" in card
+    assert "CC-BY-SA-3.0" in card and "20 % of training frames" in card
+    assert "started from the run `out/v2`" in card
+    assert "Trained on synthetic speech and one real voice" in card
+    plain = TrainConfig()
+    plain.save(tmp_path / "config.json")
+    card = " ".join(write_card(tmp_path, tmp_path / "card.md").read_text().split())
+    assert "No real recording is trained on." in card and "Fine-tuned" not in card
+    assert "Trained only on synthetic speech" in card
