@@ -15,11 +15,9 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 from pathlib import Path
 
 from avatar_agent.train import pipeline
-from avatar_agent.train.report import int8_row
 
 
 def main() -> None:
@@ -44,24 +42,8 @@ def main() -> None:
         teacher_lr=base.teacher_lr * a.lr_scale,
         distill_lr=base.distill_lr * a.lr_scale,
     )
-    tuned = pipeline.train_variant(run, run / "adapt-ivr", cfg, new_teacher=True)
-    used = json.loads((run / "adapt-ivr" / "config.json").read_text())
-    keys = ("real_copies", "teacher_steps", "distill_steps", "teacher_lr", "distill_lr", "seed")
-    out = {
-        **{k: used[k] for k in keys},
-        "data": json.loads((run / "adapt-ivr" / "data_real.json").read_text()),
-        "without": int8_row(json.loads((run / "metrics.json").read_text())),
-        "with": int8_row(tuned),
-    }
-    (run / "adapt.json").write_text(json.dumps(out, indent=2) + "\n")
-    for name in ("without", "with"):
-        for group in ("all", "piper", "human", "ivr"):
-            m = out[name].get(group)
-            if m:
-                print(
-                    f"{name:>7} {group:>5}: r {m['r']:.3f}  closures {100 * m['closure']:.1f} %"
-                    f"  rest {100 * m['rest']:.1f} %  open shut {100 * m['open_shut']:.1f} %"
-                )
+    fields = ("real_copies", "teacher_steps", "distill_steps", "teacher_lr", "distill_lr", "seed")
+    pipeline.compare_variant(run, run / "adapt-ivr", cfg, "adapt", fields=fields)
 
 
 if __name__ == "__main__":

@@ -12,11 +12,9 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 from pathlib import Path
 
 from avatar_agent.train import pipeline
-from avatar_agent.train.report import int8_row
 
 
 def main() -> None:
@@ -28,22 +26,9 @@ def main() -> None:
     run = Path(a.run)
     cfg = dataclasses.replace(pipeline.load_or_create_config(run, None), adv_weight=a.adv_weight)
     sub = run / f"critic-w{a.adv_weight:g}"
-    with_critic = pipeline.train_variant(run, sub, cfg, new_teacher=False)
-    # read last: the run's own evaluation may finish while this distillation runs
-    base = json.loads((run / "metrics.json").read_text())
-    out = {
-        "adv_weight": a.adv_weight,
-        "distill_steps": cfg.distill_steps,
-        "without": int8_row(base),
-        "with": int8_row(with_critic),
-    }
-    (run / "critic.json").write_text(json.dumps(out, indent=2) + "\n")
-    for name in ("without", "with"):
-        m = out[name]["all"]
-        print(
-            f"{name:>7} critic: r {m['r']:.3f}  closures {100 * m['closure']:.1f} %  "
-            f"rest {100 * m['rest']:.1f} %  jitter {m['jitter']:.4f}"
-        )
+    pipeline.compare_variant(
+        run, sub, cfg, "critic", new_teacher=False, fields=("adv_weight", "distill_steps")
+    )
 
 
 if __name__ == "__main__":

@@ -14,11 +14,9 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 from pathlib import Path
 
 from avatar_agent.train import pipeline
-from avatar_agent.train.report import int8_row
 
 
 def main() -> None:
@@ -32,24 +30,15 @@ def main() -> None:
     if a.frames == base.lookahead or a.frames < 0:
         raise SystemExit(f"{run} already looks {base.lookahead} frames ahead; pick another")
     cfg = dataclasses.replace(base, lookahead=a.frames)
-    other = pipeline.train_variant(run, run / f"lookahead-{a.frames}", cfg, new_teacher=True)
-    out = {
-        "lookahead": [base.lookahead, a.frames],
-        "teacher_steps": base.teacher_steps,
-        "distill_steps": base.distill_steps,
-        "seed": base.seed,
-        "without": int8_row(json.loads((run / "metrics.json").read_text())),
-        "with": int8_row(other),
-    }
-    (run / "lookahead.json").write_text(json.dumps(out, indent=2) + "\n")
-    for name, frames in zip(("without", "with"), out["lookahead"], strict=True):
-        for group in ("all", "piper", "human", "ivr"):
-            m = out[name].get(group)
-            if m:
-                print(
-                    f"{40 * frames:>3} ms {group:>5}: r {m['r']:.3f}  closures "
-                    f"{100 * m['closure']:.1f} %  rest {100 * m['rest']:.1f} %"
-                )
+    pipeline.compare_variant(
+        run,
+        run / f"lookahead-{a.frames}",
+        cfg,
+        "lookahead",
+        fields=("teacher_steps", "distill_steps", "seed"),
+        extra={"lookahead": [base.lookahead, a.frames]},
+        labels=(f"{40 * base.lookahead} ms", f"{40 * a.frames} ms"),
+    )
 
 
 if __name__ == "__main__":

@@ -15,11 +15,9 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 from pathlib import Path
 
 from avatar_agent.train import pipeline
-from avatar_agent.train.report import int8_row
 
 
 def main() -> None:
@@ -35,23 +33,8 @@ def main() -> None:
         raise SystemExit(f"{run} already trains with the probe (aux_weight={base.aux_weight})")
     cfg = dataclasses.replace(base, aux_weight=a.weight, audio_layers=a.audio_layers)
     sub = run / (f"probe-w{a.weight:g}" + (f"-a{a.audio_layers}" if a.audio_layers else ""))
-    with_probe = pipeline.train_variant(run, sub, cfg, new_teacher=True)
-    used = json.loads((sub / "config.json").read_text())
-    out = {
-        **{k: used[k] for k in ("aux_weight", "audio_layers", "teacher_steps", "distill_steps")},
-        "seed": used["seed"],
-        "without": int8_row(json.loads((run / "metrics.json").read_text())),
-        "with": int8_row(with_probe),
-    }
-    (run / "probe.json").write_text(json.dumps(out, indent=2) + "\n")
-    for name in ("without", "with"):
-        for group in ("all", "piper", "human", "ivr"):
-            m = out[name].get(group)
-            if m:
-                print(
-                    f"{name:>7} {group:>5}: r {m['r']:.3f}  closures {100 * m['closure']:.1f} %"
-                    f"  rest {100 * m['rest']:.1f} %  open shut {100 * m['open_shut']:.1f} %"
-                )
+    fields = ("aux_weight", "audio_layers", "teacher_steps", "distill_steps", "seed")
+    pipeline.compare_variant(run, sub, cfg, "probe", fields=fields)
 
 
 if __name__ == "__main__":

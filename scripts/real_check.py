@@ -16,11 +16,9 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 from pathlib import Path
 
 from avatar_agent.train import pipeline
-from avatar_agent.train.report import int8_row
 
 
 def main() -> None:
@@ -35,23 +33,8 @@ def main() -> None:
         raise SystemExit(f"need a run without real speech and --copies > 0 ({run})")
     cfg = dataclasses.replace(base, real_copies=a.copies)
     sub = run / f"real-c{a.copies}"
-    with_real = pipeline.train_variant(run, sub, cfg, new_teacher=True)
-    used = json.loads((sub / "config.json").read_text())
-    out = {
-        **{k: used[k] for k in ("real_copies", "teacher_steps", "distill_steps", "seed")},
-        "data": json.loads((sub / "data_real.json").read_text()),
-        "without": int8_row(json.loads((run / "metrics.json").read_text())),
-        "with": int8_row(with_real),
-    }
-    (run / "real.json").write_text(json.dumps(out, indent=2) + "\n")
-    for name in ("without", "with"):
-        for group in ("all", "piper", "human", "ivr"):
-            m = out[name].get(group)
-            if m:
-                print(
-                    f"{name:>7} {group:>5}: r {m['r']:.3f}  closures {100 * m['closure']:.1f} %"
-                    f"  rest {100 * m['rest']:.1f} %  open shut {100 * m['open_shut']:.1f} %"
-                )
+    fields = ("real_copies", "teacher_steps", "distill_steps", "seed")
+    pipeline.compare_variant(run, sub, cfg, "real", fields=fields)
 
 
 if __name__ == "__main__":

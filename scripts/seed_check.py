@@ -14,11 +14,9 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 from pathlib import Path
 
 from avatar_agent.train import pipeline
-from avatar_agent.train.report import int8_row
 
 
 def main() -> None:
@@ -32,23 +30,15 @@ def main() -> None:
     if a.seed == base.seed:
         raise SystemExit(f"{run} was trained with seed {base.seed}; pick another")
     cfg = dataclasses.replace(base, seed=a.seed)
-    other = pipeline.train_variant(run, run / f"seed-{a.seed}", cfg, new_teacher=True)
-    out = {
-        "seeds": [base.seed, a.seed],
-        "teacher_steps": base.teacher_steps,
-        "distill_steps": base.distill_steps,
-        "without": int8_row(json.loads((run / "metrics.json").read_text())),
-        "with": int8_row(other),
-    }
-    (run / "seed.json").write_text(json.dumps(out, indent=2) + "\n")
-    for name, seed in zip(("without", "with"), out["seeds"], strict=True):
-        for group in ("all", "piper", "human", "ivr"):
-            m = out[name].get(group)
-            if m:
-                print(
-                    f"seed {seed} {group:>5}: r {m['r']:.3f}  closures {100 * m['closure']:.1f} %"
-                    f"  rest {100 * m['rest']:.1f} %  open shut {100 * m['open_shut']:.1f} %"
-                )
+    pipeline.compare_variant(
+        run,
+        run / f"seed-{a.seed}",
+        cfg,
+        "seed",
+        fields=("teacher_steps", "distill_steps"),
+        extra={"seeds": [base.seed, a.seed]},
+        labels=(f"seed {base.seed}", f"seed {a.seed}"),
+    )
 
 
 if __name__ == "__main__":

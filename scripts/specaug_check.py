@@ -14,11 +14,9 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 from pathlib import Path
 
 from avatar_agent.train import pipeline
-from avatar_agent.train.report import int8_row
 
 
 def main() -> None:
@@ -33,22 +31,9 @@ def main() -> None:
         raise SystemExit(f"{run} already trains with the augmentation (p_spec={base.p_spec})")
     cfg = dataclasses.replace(base, p_spec=a.p)
     sub = run / f"specaug-p{a.p:g}"
-    with_aug = pipeline.train_variant(run, sub, cfg, new_teacher=True)
-    used = json.loads((sub / "config.json").read_text())
-    out = {
-        **{k: used[k] for k in ("p_spec", "spec_warp", "spec_masks", "spec_mask_width")},
-        **{k: used[k] for k in ("teacher_steps", "distill_steps", "seed")},
-        "without": int8_row(json.loads((run / "metrics.json").read_text())),
-        "with": int8_row(with_aug),
-    }
-    (run / "specaug.json").write_text(json.dumps(out, indent=2) + "\n")
-    for name in ("without", "with"):
-        m, h = out[name]["all"], out[name].get("human", {})
-        print(
-            f"{name:>7}: r {m['r']:.3f}  closures {100 * m['closure']:.1f} %  "
-            f"rest {100 * m['rest']:.1f} %  human closures "
-            f"{100 * h.get('closure', float('nan')):.1f} %"
-        )
+    fields = ("p_spec", "spec_warp", "spec_masks", "spec_mask_width")
+    fields += ("teacher_steps", "distill_steps", "seed")
+    pipeline.compare_variant(run, sub, cfg, "specaug", fields=fields)
 
 
 if __name__ == "__main__":

@@ -36,6 +36,7 @@ __all__ = [
     "stage_export",
     "stage_eval",
     "train_variant",
+    "compare_variant",
     "real_train_utterances",
 ]
 
@@ -442,3 +443,45 @@ def train_variant(
     stage_distill(sub, cfg, progress=progress)
     stage_export(sub, cfg)
     return stage_eval(sub, cfg, teacher=False)
+
+
+def compare_variant(
+    run: Path,
+    sub: Path,
+    cfg: TrainConfig,
+    name: str,
+    *,
+    new_teacher: bool = True,
+    fields: tuple[str, ...] = (),
+    extra: dict | None = None,
+    labels: tuple[str, str] = ("without", "with"),
+) -> dict:
+    """Train a variant (:func:`train_variant`) and write the comparison the card reads.
+
+    ``<run>/<name>.json`` holds the variant's ``fields`` (from its saved config), ``extra``,
+    its real-speech clips' summary (``data``, when it trained on real recordings) and the int8
+    rows of both runs (``without``: the run, ``with``: the variant). Prints the rows of the
+    pooled set and the natural voices, labelled ``labels``.
+
+    Returns:
+        What was written.
+    """
+    from avatar_agent.train.report import int8_row
+
+    other = train_variant(run, sub, cfg, new_teacher=new_teacher)
+    used = json.loads((sub / "config.json").read_text())
+    out = {k: used[k] for k in fields} | (extra or {})
+    if (sub / "data_real.json").exists() and used.get("real_copies", 0) > 0:
+        out["data"] = json.loads((sub / "data_real.json").read_text())
+    # the run's rows are read last: its own evaluation may finish while the variant trains
+    out["without"] = int8_row(json.loads((run / "metrics.json").read_text()))
+    out["with"] = int8_row(other)
+    (run / f"{name}.json").write_text(json.dumps(out, indent=2) + "\n")
+    for key, label in zip(("without", "with"), labels, strict=True):
+        for group in ("all", "piper", "human", "ivr"):
+            if m := (out[key] or {}).get(group):
+                print(
+                    f"{label:>7} {group:>5}: r {m['r']:.3f}  closures {100 * m['closure']:.1f} %"
+                    f"  rest {100 * m['rest']:.1f} %  open shut {100 * m['open_shut']:.1f} %"
+                )
+    return out

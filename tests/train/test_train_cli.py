@@ -56,6 +56,15 @@ def test_train_all_tiny(tmp_path: Path) -> None:
     line = next(x for x in card.splitlines() if "log-mel augmentation (warp" in x)
     assert f"r {base['all']['r']:.3f} -> {row['all']['r']:.3f}" in line
     assert "lips are exactly at contact" in " ".join(card.split())  # the default
+    # the check scripts' helper: the finished variant resumes, the comparison is written
+    out = pipeline.compare_variant(
+        run, sub, dataclasses.replace(cfg, p_spec=0.8), "specaug", fields=("p_spec", "seed")
+    )
+    saved = json.loads((run / "specaug.json").read_text())
+    assert saved["p_spec"] == 0.8 and saved["seed"] == 0 and "data" not in saved
+    assert saved["with"]["all"]["r"] == pytest.approx(row["all"]["r"], abs=1e-6)
+    assert saved["without"]["all"]["r"] == pytest.approx(base["all"]["r"], abs=1e-6)
+    assert out["with"]["all"]["closure"] == saved["with"]["all"]["closure"]
 
 
 def test_set_overrides_a_new_run_and_guards_an_existing_one(tmp_path: Path) -> None:
