@@ -183,6 +183,20 @@ def _natural(rows: dict) -> tuple[float, int] | None:
     return sum(g["closure"] * g["n_closures"] for g in groups) / n, n
 
 
+def _pairs(
+    a: dict, b: dict, names: list[tuple[str, str]], *, sep: str = "->", rest: bool = False
+) -> list[str]:
+    """``"<name> r x -> y, closures x -> y %[, rest x -> y %]"`` of each group both rows have."""
+    out = []
+    for g, name in names:
+        if g in a and g in b:
+            text = f"{name} r {a[g]['r']:.3f} {sep} {b[g]['r']:.3f}"
+            for key, label in (("closure", "closures"), ("rest", "rest"))[: 2 if rest else 1]:
+                text += f", {label} {100 * a[g][key]:.1f} {sep} {100 * b[g][key]:.1f} %"
+            out.append(text)
+    return out
+
+
 def _seed_line(run: Path) -> str:
     """The same training with another seed (``scripts/seed_check.py``): the noise floor."""
     path = run / "seed.json"
@@ -190,12 +204,8 @@ def _seed_line(run: Path) -> str:
         return "- training noise: not measured for this run (`scripts/seed_check.py`)"
     c = json.loads(path.read_text())
     a, b = c["without"], c["with"]
-    parts = [
-        f"{g} r {a[g]['r']:.3f} / {b[g]['r']:.3f}, closures {100 * a[g]['closure']:.1f} / "
-        f"{100 * b[g]['closure']:.1f} %"
-        for g in ("all", "human", "piper", "ivr", "festival", "espeak")
-        if g in a and g in b
-    ]
+    groups = ("all", "human", "piper", "ivr", "festival", "espeak")
+    parts = _pairs(a, b, [(g, g) for g in groups], sep="/")
     s0, s1 = c["seeds"]
     return (
         f"- training noise: the same config, clips and held-out set with seed {s1} instead of "
@@ -214,12 +224,7 @@ def _lookahead_line(run: Path) -> str:
         return "- longer look-ahead: not evaluated for this run (`scripts/lookahead_check.py`)"
     c = json.loads(path.read_text())
     (f0, f1), a, b = c["lookahead"], c["without"], c["with"]
-    parts = [
-        f"{g} r {a[g]['r']:.3f} -> {b[g]['r']:.3f}, closures {100 * a[g]['closure']:.1f} -> "
-        f"{100 * b[g]['closure']:.1f} %"
-        for g in ("all", "human", "piper", "ivr")
-        if g in a and g in b
-    ]
+    parts = _pairs(a, b, [(g, g) for g in ("all", "human", "piper", "ivr")])
     return (
         f"- audio look-ahead {40 * f0} -> {40 * f1} ms (that much more latency before the first "
         f"frame; same clips, seed, {c['teacher_steps']} + {c['distill_steps']} steps), int8 "
@@ -234,14 +239,12 @@ def _adapt_line(run: Path) -> str:
         return "- fine-tuning to one voice: not evaluated for this run (`scripts/adapt_check.py`)"
     c = json.loads(path.read_text())
     a, b, d = c["without"], c["with"], c["data"]
-    parts = [
-        f"{name} r {a[g]['r']:.3f} -> {b[g]['r']:.3f}, closures {100 * a[g]['closure']:.1f} -> "
-        f"{100 * b[g]['closure']:.1f} %, rest {100 * a[g]['rest']:.1f} -> "
-        f"{100 * b[g]['rest']:.1f} %"
-        for g, name in (("ivr", "the tuned voice (ivr, unseen prompts)"), ("human", "human"),
-                        ("piper", "Piper"))
-        if g in a and g in b
-    ]  # fmt: skip
+    names = [
+        ("ivr", "the tuned voice (ivr, unseen prompts)"),
+        ("human", "human"),
+        ("piper", "Piper"),
+    ]
+    parts = _pairs(a, b, names, rest=True)
     return (
         f"- fine-tuning to one voice (`init_from`: this run's teacher and student, "
         f"{c['teacher_steps']} + {c['distill_steps']} steps at learning rates "
@@ -261,14 +264,8 @@ def _real_line(run: Path) -> str:
         return "- real speech in training: not evaluated for this run (`scripts/real_check.py`)"
     c = json.loads(path.read_text())
     a, b, d = c["without"], c["with"], c["data"]
-    parts = []
-    for g, name in (("human", "human recordings"), ("piper", "Piper"), ("ivr", "ivr (seen)")):
-        if g in a and g in b:
-            parts.append(
-                f"{name} r {a[g]['r']:.3f} -> {b[g]['r']:.3f}, closures "
-                f"{100 * a[g]['closure']:.1f} -> {100 * b[g]['closure']:.1f} %, rest "
-                f"{100 * a[g]['rest']:.1f} -> {100 * b[g]['rest']:.1f} %"
-            )
+    names = [("human", "human recordings"), ("piper", "Piper"), ("ivr", "ivr (seen)")]
+    parts = _pairs(a, b, names, rest=True)
     na, nb = _natural(a), _natural(b)
     margin = _seed_gap(run, lambda rows: n[0] if (n := _natural(rows)) else None)
     better = (
