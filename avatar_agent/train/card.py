@@ -317,6 +317,16 @@ def _real_data_line(run: Path, cfg: dict, data: dict) -> str:
         return "No real recording is trained on."
     d = _load(run, "data_real.json")
     share = d.get("frames", 0) / max(1, d.get("frames", 0) + data.get("frames", 0))
+    if cfg.get("voice"):  # train adapt: a user's voice folder
+        v = _load(Path(cfg["voice"]), "voice.json")
+        return (
+            f"Real speech: {d.get('utterances')} recordings of the voice folder "
+            f"`{v.get('folder', cfg['voice'])}` ({d.get('seconds_of_speech', 0) / 60:.1f} min "
+            f"aligned with pocketsphinx; {v.get('held_out', '?')} more held out to score the "
+            f"fine-tune, see `adapted.md` of the run), {cfg.get('real_copies')} augmented copies "
+            f"each ({d.get('hours', 0):.1f} h of clips, {100 * share:.0f} % of training "
+            "frames). The recordings' licence is their owner's to check."
+        )
     return (
         f"Real speech: {d.get('utterances')} of Asterisk's English prompts (Allison Smith, "
         f"recordings CC-BY-SA-3.0, Debian `asterisk-core-sounds-en-wav`), the ones evaluation "

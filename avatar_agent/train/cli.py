@@ -10,7 +10,7 @@ from pathlib import Path
 
 __all__ = ["add_train_parser"]
 
-STAGES = ("data", "teacher", "distill", "export", "eval", "all", "install")
+STAGES = ("data", "teacher", "distill", "export", "eval", "all", "install", "adapt")
 
 
 def add_train_parser(sub: argparse._SubParsersAction) -> None:
@@ -22,7 +22,9 @@ def add_train_parser(sub: argparse._SubParsersAction) -> None:
             "Stages: data (corpus + training clips), teacher (diffusion teacher), distill "
             "(one-step consistency student), export (ONNX fp32 + int8, parity), eval "
             "(lip-sync metrics table), all (the five in order), install (copy the int8 "
-            "model into the package assets). Every stage resumes from the run folder."
+            "model into the package assets), adapt (fine-tune a finished run to one voice "
+            "from a folder of its recordings + transcripts: --voice DIR). Every stage "
+            "resumes from the run folder."
         ),
     )
     p.add_argument("stage", choices=STAGES)
@@ -38,6 +40,23 @@ def add_train_parser(sub: argparse._SubParsersAction) -> None:
         default=[],
         metavar="KEY=VALUE",
         help="override a config field of a new run (JSON value), e.g. --set closure_overshoot=0.15",
+    )
+    a = p.add_argument_group("adapt (fine-tune to one voice)")
+    a.add_argument(
+        "--voice",
+        default=None,
+        help="voice folder: NAME.wav + NAME.txt pairs, or metadata.csv + wavs/ (LJSpeech)",
+    )
+    a.add_argument("--out", default=None, help="adapted run folder (default RUN/adapt-VOICE)")
+    a.add_argument("--copies", type=int, default=8, help="augmented clips per recording")
+    a.add_argument("--holdout", type=float, default=0.15, help="share held out for scoring")
+    a.add_argument("--teacher-steps", type=int, default=2000)
+    a.add_argument("--distill-steps", type=int, default=1000)
+    a.add_argument("--lr-scale", type=float, default=0.25, help="x the run's learning rates")
+    a.add_argument(
+        "--no-full-eval",
+        action="store_true",
+        help="score only the voice's held-out recordings, not the standard held-out set",
     )
     p.set_defaults(func=_cmd_train)
 
@@ -72,6 +91,10 @@ def _cmd_train(args: argparse.Namespace) -> int:
             "or pip install 'avatar-agent[train]'"
         ) from exc
     run = Path(args.run)
+    if args.stage == "adapt":
+        return _adapt(args, run)
+    if args.voice is not None:
+        raise ValueError("--voice is an option of `avatar-agent train adapt`")
     cfg = pipeline.load_or_create_config(run, args.config, _overrides(args.set))
     progress = not args.quiet
     stages = (
@@ -105,6 +128,38 @@ def _cmd_train(args: argparse.Namespace) -> int:
     times = run / "timings.json"
     old = json.loads(times.read_text()) if times.exists() else {}
     times.write_text(json.dumps({**old, **timings}, indent=2) + "\n")
+    return 0
+
+
+def _adapt(args: argparse.Namespace, run: Path) -> int:
+    from avatar_agent.train.adapt import AdaptOptions, adapt_voice
+
+    if args.voice is None:
+        raise ValueError("train adapt needs --voice DIR (recordings + transcripts)")
+    voice = Path(args.voice)
+    out = Path(args.out) if args.out else run / f"adapt-{voice.resolve().name}"
+    options = AdaptOptions(
+        copies=args.copies,
+        holdout=args.holdout,
+        teacher_steps=args.teacher_steps,
+        distill_steps=args.distill_steps,
+        lr_scale=args.lr_scale,
+    )
+    res = adapt_voice(
+        run, voice, out, options, full_eval=not args.no_full_eval, progress=not args.quiet
+    )
+    print((out / "adapted.md").read_text())
+    v = res["voice"]
+    print(
+        f"tuned on {v['tuning']} recordings ({v['tuning_seconds'] / 60:.1f} min), scored on "
+        f"{v['held_out']} held out; {len(v['failed'])} failed to align, "
+        f"{len(v['left_out'])} left out by length ({res['seconds']:.0f} s)"
+    )
+    for key in ("heldout_before", "heldout_after"):
+        if m := (res.get(key) or {}).get("all"):
+            print(f"standard held-out set, {key.split('_')[1]:>6}: r {m['r']:.3f}  "
+                  f"closures {100 * m['closure']:.1f} %  rest {100 * m['rest']:.1f} %")  # fmt: skip
+    print(f"use it: avatar-agent render ... --motion-model {res['model']}")
     return 0
 
 

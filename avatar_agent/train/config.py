@@ -25,6 +25,9 @@ class TrainConfig:
             outside the evaluation subset (one real voice; ``clips_real.npz``). 0: synthetic
             speech only. Clips are drawn in proportion to their frames, so this is the
             weight of real speech in training.
+        voice: Folder of an aligned voice (:func:`~avatar_agent.train.corpus.voice.align_voice`;
+            ``avatar-agent train adapt``) whose tuning recordings are the real recordings
+            trained on, instead of the ``ivr`` prompts. None: the ``ivr`` prompts.
         context: Motion frames of context before a chunk (continuity).
         chunk: Largest chunk K (frames generated per call); chunks of 1..K are trained.
         lookahead: Frames of audio after the chunk the model sees (40 ms each).
@@ -70,6 +73,7 @@ class TrainConfig:
     engines: tuple[str, ...] | None = None
     copies: int = 3
     real_copies: int = 0
+    voice: str | None = None
     context: int = 4
     chunk: int = 8
     lookahead: int = 2

@@ -195,7 +195,12 @@ def _real_clips(run: Path, cfg: TrainConfig, corpus_dir: Path, jobs: int, progre
     path = run / "data_real.json"
     if path.exists() and (run / "clips_real.npz").exists():
         return {"real": json.loads(path.read_text())}
-    utts = real_train_utterances(corpus_dir)
+    if cfg.voice:  # a user's voice folder (train adapt), aligned into cfg.voice
+        from avatar_agent.train.corpus.voice import load_voice
+
+        utts = load_voice(cfg.voice, "train")
+    else:
+        utts = real_train_utterances(corpus_dir)
     if not utts:
         raise RuntimeError(
             f"real_copies={cfg.real_copies} but {corpus_dir} has no real recordings to train "
@@ -215,6 +220,7 @@ def _real_clips(run: Path, cfg: TrainConfig, corpus_dir: Path, jobs: int, progre
     real = {
         "utterances": len(utts),
         "engines": sorted({u.engine for u in utts}),
+        "voices": sorted({u.voice for u in utts}),
         "seconds_of_speech": round(sum(len(u.samples16k) for u in utts) / 16000.0, 1),
         "clips": len(clips),
         "frames": frames,
@@ -408,7 +414,13 @@ _SHARED_INPUTS = ("clips_train.npz", "stats.npz", "data.json", "corpus_path.txt"
 
 
 def train_variant(
-    run: Path, sub: Path, cfg: TrainConfig, *, new_teacher: bool, progress: bool = True
+    run: Path,
+    sub: Path,
+    cfg: TrainConfig,
+    *,
+    new_teacher: bool,
+    progress: bool = True,
+    evaluate: bool = True,
 ) -> dict:
     """Train a variant of a run on the run's own data and evaluate its student (ablations).
 
@@ -423,6 +435,7 @@ def train_variant(
         cfg: The variant's config (ignored if ``sub/config.json`` exists).
         new_teacher: Train a teacher for the variant instead of linking the run's.
         progress: Show progress bars.
+        evaluate: Score the variant on the held-out set (else return ``{}``).
 
     Returns:
         The variant's metrics (as :func:`stage_eval`, without the teacher row).
@@ -442,7 +455,7 @@ def train_variant(
         stage_teacher(sub, cfg, progress=progress)
     stage_distill(sub, cfg, progress=progress)
     stage_export(sub, cfg)
-    return stage_eval(sub, cfg, teacher=False)
+    return stage_eval(sub, cfg, teacher=False) if evaluate else {}
 
 
 def compare_variant(

@@ -21,7 +21,7 @@ def _fmt(m: dict[str, float]) -> str:
 
 
 def markdown_table(results: dict[str, dict[str, dict[str, float]]], items: Sequence) -> str:
-    """Markdown tables: overall, then one per voice group.
+    """Markdown tables: overall (when there are several voice groups), then one per group.
 
     Args:
         results: ``{driver: {group: metrics}}`` from ``evaluate_driver``.
@@ -33,7 +33,7 @@ def markdown_table(results: dict[str, dict[str, dict[str, float]]], items: Seque
     counts = Counter(it.group for it in items)
     head = "| driver | r | lag (ms) | /p b m/ closed | silence at rest | open shut | jitter |\n"
     head += "|---|---|---|---|---|---|---|\n"
-    groups = ["all", *sorted(counts)]
+    groups = ["all", *sorted(counts)] if len(counts) > 1 else sorted(counts)
     parts = []
     for g in groups:
         any_m = next(iter(results.values()))[g]

@@ -13,15 +13,35 @@ pytest.importorskip("diffusers")
 
 from avatar_agent.cli import main  # noqa: E402
 from avatar_agent.train import pipeline  # noqa: E402
+from avatar_agent.train.adapt import AdaptOptions, adapt_voice  # noqa: E402
 from avatar_agent.train.card import write_card  # noqa: E402
-from avatar_agent.train.corpus import espeak  # noqa: E402
+from avatar_agent.train.corpus import align, espeak  # noqa: E402
+from avatar_agent.train.corpus.wavio import write_wav  # noqa: E402
+
+SENTENCES = (
+    "Thank you for calling, how can I help you today?",
+    "Your package will arrive on Monday morning.",
+    "Please hold while I move you to billing.",
+    "I can book a table for five people at seven.",
+    "My manager will approve the refund by Friday.",
+    "We have two rooms with a view of the harbour.",
+)
 
 
-@pytest.mark.skipif(not espeak.available(), reason="libespeak-ng missing (make install)")
-def test_train_all_tiny(tmp_path: Path) -> None:
-    run = tmp_path / "run"
+needs_espeak = pytest.mark.skipif(not espeak.available(), reason="libespeak-ng missing")
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    run = tmp_path_factory.mktemp("tiny") / "run"
     args = ["train", "all", "--run", str(run), "--config", "tiny", "--quiet", "--jobs", "1"]
     assert main(args) == 0
+    return run
+
+
+@needs_espeak
+def test_train_all_tiny(tiny_run: Path, tmp_path: Path) -> None:
+    run = tiny_run
     for name in ("config.json", "clips_train.npz", "teacher.pt", "student.pt", "motion.onnx",
                  "motion.int8.onnx", "metrics.json", "eval.md", "loss_teacher.png",
                  "loss_distill.png", "timings.json"):  # fmt: skip
@@ -82,3 +102,60 @@ def test_set_overrides_a_new_run_and_guards_an_existing_one(tmp_path: Path) -> N
         _overrides(["no_such_knob=1"])
     with pytest.raises(ValueError, match="KEY=VALUE"):
         _overrides(["closure_overshoot"])
+
+
+@needs_espeak
+@pytest.mark.skipif(not align.available(), reason="pocketsphinx missing (make install)")
+def test_adapt_fine_tunes_a_run_to_a_voice_folder(tiny_run: Path, tmp_path: Path) -> None:
+    from avatar_agent.train.data import load_clips
+
+    voice_dir = tmp_path / "my-voice"
+    voice_dir.mkdir()
+    voice = espeak.EspeakVoice("en-us", "f2")
+    for k, text in enumerate(SENTENCES):
+        x, rate, _ = espeak.synth(text, voice)
+        write_wav(voice_dir / f"line{k}.wav", x, rate)
+        (voice_dir / f"line{k}.txt").write_text(text + "\n")
+    out = tmp_path / "adapted"
+    args = ["train", "adapt", "--run", str(tiny_run), "--voice", str(voice_dir), "--out",
+            str(out), "--copies", "2", "--teacher-steps", "2", "--distill-steps", "2",
+            "--holdout", "0.3", "--quiet"]  # fmt: skip
+    assert main(args) == 0
+
+    res = json.loads((out / "adapted.json").read_text())
+    assert res["voice"]["tuning"] + res["voice"]["held_out"] == len(SENTENCES)
+    assert res["voice"]["held_out"] == 2 and not res["voice"]["failed"]
+    for key in ("voice_before", "voice_after"):  # scored on the held-out recordings only
+        assert res[key]["n_closures"] > 0 and -1.0 <= res[key]["r"] <= 1.0
+    assert res["voice_before"]["n_frames"] == res["voice_after"]["n_frames"]
+    assert "espeak" in res["heldout_after"] and "espeak" in res["heldout_before"]
+    table = (out / "adapted.md").read_text()
+    assert "before (base run, int8)" in table and "**all**" not in table  # one group: no pool
+
+    base = json.loads((tiny_run / "config.json").read_text())
+    cfg = json.loads((out / "config.json").read_text())
+    assert cfg["init_from"] == str(tiny_run.resolve())
+    assert cfg["voice"] == str((out / "voice").resolve())
+    assert cfg["real_copies"] == 2 and cfg["teacher_steps"] == 2
+    assert cfg["teacher_lr"] == pytest.approx(base["teacher_lr"] * 0.25)
+    assert (out / "clips_train.npz").is_symlink() and not (out / "teacher").is_symlink()
+    data = json.loads((out / "data_real.json").read_text())
+    assert data["engines"] == ["voice"] and data["voices"] == ["my-voice"]
+    assert len(load_clips(out / "clips_real.npz")) == 2 * res["voice"]["tuning"]
+    assert (out / "motion.int8.onnx").exists()
+    card = " ".join(write_card(out, tmp_path / "card.md").read_text().split())
+    assert f"{res['voice']['tuning']} recordings of the voice folder" in card
+    assert "Fine-tuned: teacher and student started from the run" in card
+    assert "Asterisk's English prompts (Allison" not in card  # not the ivr real-speech line
+    assert "licence is their owner's to check" in card
+
+    stamp = (out / "student.pt").stat().st_mtime_ns
+    assert main(args) == 0  # finished: scored again, not trained again
+    assert (out / "student.pt").stat().st_mtime_ns == stamp
+    (voice_dir / "line0.txt").write_text("Another transcript altogether.\n")
+    with pytest.raises(ValueError, match="use a new --out"):
+        adapt_voice(tiny_run, voice_dir, out, AdaptOptions(holdout=0.3), progress=False)
+    with pytest.raises(FileNotFoundError, match="not a finished training run"):
+        adapt_voice(tmp_path / "no-run", voice_dir, tmp_path / "x", progress=False)
+    assert main(["train", "adapt", "--run", str(tiny_run)]) == 2  # no --voice
+    assert main(["train", "eval", "--run", str(tiny_run), "--voice", str(voice_dir)]) == 2

@@ -20,7 +20,7 @@ from avatar_agent.audio import resample
 from avatar_agent.train.corpus.segments import to_phones
 from avatar_agent.train.phones import ARPABET, SILENCE, Phone
 
-__all__ = ["AlignError", "align", "available", "normalize_text"]
+__all__ = ["AlignError", "align", "available", "guess_pronunciation", "normalize_text"]
 
 _FRAME = 0.01
 _RATE = 16000
@@ -80,12 +80,34 @@ def normalize_text(text: str) -> list[str]:
 
 
 @cache
-def _decoder(fillers: bool = True):  # noqa: ANN202
+def _decoder(fillers: bool = True, guessing: bool = False):  # noqa: ANN202
+    # guessing decoders get espeak's pronunciations of unknown words; the others never do
     try:
         import pocketsphinx as ps
     except ImportError as e:
         raise AlignError("pocketsphinx is not installed (pip install pocketsphinx)") from e
     return ps.Decoder(samprate=_RATE, logfn=os.devnull, fsgusefiller=fillers)
+
+
+@cache
+def guess_pronunciation(word: str) -> str | None:
+    """espeak-ng's pronunciation of a word, as pocketsphinx phones (``"Y UW K IY"``).
+
+    Args:
+        word: A lowercase word (names, brands: what the dictionary lacks).
+
+    Returns:
+        Space-separated ARPAbet phones, or ``None`` when espeak-ng is missing or fails.
+    """
+    from avatar_agent.train.corpus import espeak
+
+    if not espeak.available():
+        return None
+    try:
+        _, _, phones = espeak.synth(word, espeak.EspeakVoice("en-us"))
+    except (espeak.EspeakError, KeyError, ValueError):
+        return None
+    return " ".join(p.symbol for p in phones if p.symbol != SILENCE) or None
 
 
 def _run(dec, pcm: bytes, words: list[str]):  # noqa: ANN001, ANN202
@@ -103,23 +125,35 @@ def _run(dec, pcm: bytes, words: list[str]):  # noqa: ANN001, ANN202
     return dec.get_alignment()
 
 
-def align(samples: np.ndarray, sample_rate: int, text: str) -> list[Phone]:
+def align(
+    samples: np.ndarray, sample_rate: int, text: str, *, guess_unknown: bool = False
+) -> list[Phone]:
     """Force-align a transcript to mono audio.
 
     Args:
         samples: float mono samples in -1..1.
         sample_rate: Their rate (resampled to 16 kHz here).
         text: Transcript (normalised with :func:`normalize_text`).
+        guess_unknown: Give words outside the dictionary espeak-ng's pronunciation
+            (:func:`guess_pronunciation`) instead of failing. Off for the corpus, so its
+            evaluation set does not depend on espeak-ng's letter-to-sound rules.
 
     Returns:
         Phones covering the audio (pocketsphinx silences and noise → ``sil``).
 
     Raises:
-        AlignError: pocketsphinx missing, a word outside the dictionary, or no alignment.
+        AlignError: pocketsphinx missing, a word outside the dictionary (and no guess), or no
+            alignment.
     """
-    dec = _decoder()
+    dec = _decoder(True, guess_unknown)
     words = normalize_text(text)
     missing = [w for w in words if dec.lookup_word(w) is None]
+    if guess_unknown and missing:
+        for w in list(missing):
+            if (pron := guess_pronunciation(w)) is not None:
+                for d in (dec, _decoder(False, True)):
+                    d.add_word(w, pron, True)
+                missing.remove(w)
     if not words or missing:
         raise AlignError(f"words not in the pocketsphinx dictionary: {missing or text!r}")
     x = np.asarray(samples, np.float32)
@@ -133,7 +167,7 @@ def align(samples: np.ndarray, sample_rate: int, text: str) -> list[Phone]:
     except RuntimeError:
         # synthetic speech (espeak) often only aligns without optional fillers between words
         try:
-            alignment = _run(_decoder(False), pcm, words)
+            alignment = _run(_decoder(False, guess_unknown), pcm, words)
         except RuntimeError as e:
             raise AlignError(f"alignment failed: {e}") from e
     if alignment is None:

@@ -1,0 +1,175 @@
+"""``avatar-agent train adapt``: fine-tune a trained run to one voice from a folder of its speech.
+
+A voice bot speaks with one TTS voice, and the motion model follows the voices it has heard
+in training far better than unseen ones (``MOTION_MODEL.md``). This fine-tunes a finished
+run's teacher and student (:attr:`TrainConfig.init_from`) on the run's synthetic clips plus
+augmented clips of the voice's recordings (``real_copies`` of each), at a lower learning
+rate, exports the int8 model and scores it before and after on recordings of the voice it
+did not hear (a seeded share held out by :func:`~avatar_agent.train.corpus.voice.align_voice`).
+The result is an ordinary run folder: use its ``motion.int8.onnx`` with ``--motion-model``
+or ``$AVATAR_AGENT_MOTION_MODEL``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from avatar_agent.train import pipeline
+from avatar_agent.train.corpus.voice import align_voice, load_voice, voice_fingerprint
+
+__all__ = ["AdaptOptions", "adapt_voice", "BASE_FILES"]
+
+BASE_FILES = (
+    "config.json",
+    "corpus_path.txt",
+    "data.json",
+    "clips_train.npz",
+    "stats.npz",
+    "teacher",
+    "student",
+    "motion.int8.onnx",
+)
+"""What a finished run must hold to be adapted."""
+
+
+@dataclass(frozen=True)
+class AdaptOptions:
+    """Settings of a fine-tune to one voice.
+
+    Attributes:
+        copies: Augmented clips of each tuning recording (their weight against the
+            synthetic clips, which are drawn in proportion to frames).
+        holdout: Share of the recordings held out to score the result.
+        teacher_steps: Teacher fine-tuning steps.
+        distill_steps: Distillation fine-tuning steps.
+        lr_scale: Factor on the run's learning rates.
+    """
+
+    copies: int = 8
+    holdout: float = 0.15
+    teacher_steps: int = 2000
+    distill_steps: int = 1000
+    lr_scale: float = 0.25
+
+    def __post_init__(self) -> None:
+        if self.copies < 1 or self.teacher_steps < 1 or self.distill_steps < 1:
+            raise ValueError("copies, teacher_steps and distill_steps must be at least 1")
+        if not 0.0 < self.lr_scale <= 1.0:
+            raise ValueError(f"lr_scale must be in (0, 1], got {self.lr_scale}")
+
+
+def _check_base(run: Path, out: Path) -> None:
+    missing = [n for n in BASE_FILES if not (run / n).exists()]
+    if missing:
+        raise FileNotFoundError(
+            f"{run} is not a finished training run (missing {', '.join(missing)}); train one "
+            f"with `avatar-agent train all --run {run}` (about 45 min on a 2-core CPU) or "
+            "name one with --run"
+        )
+    if out.resolve() == run.resolve():
+        raise ValueError(f"--out must differ from --run ({run}): the base run stays as it is")
+
+
+def _score(model: Path, items: list, seed: int) -> dict:
+    from avatar_agent.generator.learned import LearnedMotionDriver
+    from avatar_agent.generator.onnx_model import OnnxMotionModel
+    from avatar_agent.train.evaluate import evaluate_driver
+
+    return evaluate_driver(LearnedMotionDriver(OnnxMotionModel(model), seed=seed), items)
+
+
+def adapt_voice(
+    run: Path,
+    voice_dir: Path,
+    out: Path,
+    options: AdaptOptions = AdaptOptions(),
+    *,
+    full_eval: bool = True,
+    progress: bool = True,
+) -> dict:
+    """Fine-tune ``run`` to the voice of ``voice_dir`` into ``out``; score before and after.
+
+    Resumes like any run: an interrupted adaptation picks up its checkpoints, a finished one
+    is only scored again.
+
+    Args:
+        run: Finished training run (:data:`BASE_FILES`).
+        voice_dir: The voice folder (see :mod:`avatar_agent.train.corpus.voice`).
+        out: The adapted run's folder.
+        options: Fine-tuning settings (ignored for a run that already has its config).
+        full_eval: Also score the standard held-out set (what the tuning costs elsewhere).
+        progress: Show progress bars.
+
+    Returns:
+        What ``out/adapted.json`` holds: the voice's recordings used, the settings, and the
+        int8 metrics on the voice's held-out recordings (``voice_before``/``voice_after``)
+        and, with ``full_eval``, on the standard held-out set (``heldout_before``/``_after``).
+    """
+    from avatar_agent.train.evaluate import EvalItem, evaluate_targets
+    from avatar_agent.train.report import int8_row, markdown_table
+
+    t0 = time.perf_counter()
+    run, out = Path(run), Path(out)
+    _check_base(run, out)
+    base = pipeline.load_or_create_config(run, None)
+    saved = out / "voice" / "voice.json"
+    if (out / "config.json").exists() and saved.exists():  # resuming: same voice, same split
+        was = json.loads(saved.read_text()).get("fingerprint")
+        if was != voice_fingerprint(voice_dir, options.holdout, base.seed):
+            raise ValueError(
+                f"{out} was adapted to other recordings or another split than {voice_dir} "
+                "now gives; use a new --out folder"
+            )
+    voice = align_voice(voice_dir, out / "voice", holdout=options.holdout, seed=base.seed)
+    cfg = dataclasses.replace(
+        base,
+        init_from=str(run.resolve()),
+        voice=str((out / "voice").resolve()),
+        real_copies=options.copies,
+        teacher_steps=options.teacher_steps,
+        distill_steps=options.distill_steps,
+        teacher_lr=base.teacher_lr * options.lr_scale,
+        distill_lr=base.distill_lr * options.lr_scale,
+    )
+    heldout = pipeline.train_variant(
+        run, out, cfg, new_teacher=True, progress=progress, evaluate=full_eval
+    )
+    used = json.loads((out / "config.json").read_text())
+    items = [
+        EvalItem(group="voice", samples16k=u.samples16k, phones=u.phones)
+        for u in load_voice(out / "voice", "eval")
+    ]
+    results = {
+        "before (base run, int8)": _score(run / "motion.int8.onnx", items, base.seed),
+        "after (adapted, int8)": _score(out / "motion.int8.onnx", items, base.seed),
+        "phone-timed targets (reference)": evaluate_targets(items),
+    }
+    (out / "adapted.md").write_text(markdown_table(results, items) + "\n")
+    summary = {
+        "base_run": str(run.resolve()),
+        "voice": {k: v for k, v in voice.items() if k != "fingerprint"},
+        "settings": {
+            k: used[k]
+            for k in (
+                "real_copies",
+                "teacher_steps",
+                "distill_steps",
+                "teacher_lr",
+                "distill_lr",
+                "seed",
+            )
+        },  # fmt: skip
+        "voice_before": results["before (base run, int8)"]["voice"],
+        "voice_after": results["after (adapted, int8)"]["voice"],
+        "model": str((out / "motion.int8.onnx").resolve()),
+        "seconds": round(time.perf_counter() - t0, 1),
+    }
+    if heldout and (run / "metrics.json").exists():
+        summary["heldout_before"] = int8_row(json.loads((run / "metrics.json").read_text()))
+        summary["heldout_after"] = int8_row(heldout)
+    (out / "adapted.json").write_text(json.dumps(summary, indent=2) + "\n")
+    return summary
