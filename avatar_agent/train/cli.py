@@ -15,6 +15,8 @@ STAGES = ("data", "teacher", "distill", "export", "eval", "all", "install", "ada
 
 def add_train_parser(sub: argparse._SubParsersAction) -> None:
     """Register ``train`` on the top-level subparsers."""
+    from avatar_agent.train.adapt import AdaptOptions
+
     p = sub.add_parser(
         "train",
         help="train the motion generator (corpus, teacher, distillation, ONNX, evaluation)",
@@ -48,11 +50,12 @@ def add_train_parser(sub: argparse._SubParsersAction) -> None:
         help="voice folder: NAME.wav + NAME.txt pairs, or metadata.csv + wavs/ (LJSpeech)",
     )
     a.add_argument("--out", default=None, help="adapted run folder (default RUN/adapt-VOICE)")
-    a.add_argument("--copies", type=int, default=8, help="augmented clips per recording")
-    a.add_argument("--holdout", type=float, default=0.15, help="share held out for scoring")
-    a.add_argument("--teacher-steps", type=int, default=2000)
-    a.add_argument("--distill-steps", type=int, default=1000)
-    a.add_argument("--lr-scale", type=float, default=0.25, help="x the run's learning rates")
+    d = AdaptOptions()
+    a.add_argument("--copies", type=int, default=d.copies, help="augmented clips per recording")
+    a.add_argument("--holdout", type=float, default=d.holdout, help="share held out for scoring")
+    a.add_argument("--teacher-steps", type=int, default=d.teacher_steps)
+    a.add_argument("--distill-steps", type=int, default=d.distill_steps)
+    a.add_argument("--lr-scale", type=float, default=d.lr_scale, help="x the run's learning rates")
     a.add_argument(
         "--no-full-eval",
         action="store_true",

@@ -13,6 +13,9 @@ Everything lives in one run folder (default ``out/train``):
 ``student.pt``       distillation checkpoint (resume); ``student/`` the one-step student
 ``motion.onnx``      fp32 one-step generator; ``motion.int8.onnx`` the int8 one
 ``metrics.json``     evaluation results; ``eval.md`` the table; ``*.png`` loss plots
+``voice/``           a run made by ``train adapt``: the aligned voice folder
+                     (:mod:`~avatar_agent.train.corpus.voice`); ``adapted.json`` and
+                     ``adapted.md`` its scores before and after on the held-out recordings
 ==================== ====================================================================
 """
 

@@ -137,7 +137,7 @@ def test_adapt_fine_tunes_a_run_to_a_voice_folder(tiny_run: Path, tmp_path: Path
     assert cfg["init_from"] == str(tiny_run.resolve())
     assert cfg["voice"] == str((out / "voice").resolve())
     assert cfg["real_copies"] == 2 and cfg["teacher_steps"] == 2
-    assert cfg["teacher_lr"] == pytest.approx(base["teacher_lr"] * 0.25)
+    assert cfg["teacher_lr"] == pytest.approx(base["teacher_lr"] * AdaptOptions().lr_scale)
     assert (out / "clips_train.npz").is_symlink() and not (out / "teacher").is_symlink()
     data = json.loads((out / "data_real.json").read_text())
     assert data["engines"] == ["voice"] and data["voices"] == ["my-voice"]
