@@ -10,6 +10,12 @@ the voices neither run has heard: the human recordings and the neural Piper voic
 as long as the run's own teacher and distillation, plus a couple of minutes of clips.
 
     .venv/bin/python scripts/real_check.py --run out/train --copies 8
+
+With ``--voice DIR`` the real speech is a voice folder instead (``docs/adapt.md``: NAME.wav +
+NAME.txt pairs, aligned with pocketsphinx, 15 % held out), trained into
+``<run>/voice-<name>-c<copies>/`` and compared in ``<run>/real-<name>.json`` (not read by
+the card): e.g. the Piper voice made by ``scripts/make_voice_folder.py``, to see whether a
+natural-sounding neural voice in training helps the voices neither run has heard.
 """
 
 from __future__ import annotations
@@ -26,15 +32,23 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--run", default="out/train", help="evaluated run trained without it")
     ap.add_argument("--copies", type=int, default=8, help="clips per real recording")
+    ap.add_argument("--voice", type=Path, default=None, help="a voice folder instead of ivr")
     a = ap.parse_args()
     run = Path(a.run)
     base = pipeline.load_or_create_config(run, None)
     if base.real_copies > 0 or a.copies <= 0:
         raise SystemExit(f"need a run without real speech and --copies > 0 ({run})")
     cfg = dataclasses.replace(base, real_copies=a.copies)
-    sub = run / f"real-c{a.copies}"
-    fields = ("real_copies", "teacher_steps", "distill_steps", "seed")
-    pipeline.compare_variant(run, sub, cfg, "real", fields=fields)
+    sub, name = run / f"real-c{a.copies}", "real"
+    if a.voice is not None:
+        from avatar_agent.train.corpus.voice import align_voice
+
+        voice = a.voice.resolve().name
+        sub, name = run / f"voice-{voice}-c{a.copies}", f"real-{voice}"
+        align_voice(a.voice, sub / "voice", seed=base.seed)
+        cfg = dataclasses.replace(cfg, voice=str((sub / "voice").resolve()))
+    fields = ("real_copies", "voice", "teacher_steps", "distill_steps", "seed")
+    pipeline.compare_variant(run, sub, cfg, name, fields=fields)
 
 
 if __name__ == "__main__":

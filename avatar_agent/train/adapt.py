@@ -75,6 +75,22 @@ def _check_base(run: Path, out: Path) -> None:
         raise ValueError(f"--out must differ from --run ({run}): the base run stays as it is")
 
 
+_RESUME_KEYS = ("real_copies", "teacher_steps", "distill_steps", "teacher_lr", "distill_lr")
+
+
+def _check_resume(out: Path, cfg: object, fingerprint: list) -> None:
+    """An existing adaptation resumes only with the settings and recordings it started with."""
+    used = json.loads((out / "config.json").read_text())
+    changed = [k for k in _RESUME_KEYS if used.get(k) != getattr(cfg, k)]
+    saved = out / "voice" / "voice.json"
+    if saved.exists() and json.loads(saved.read_text()).get("fingerprint") != fingerprint:
+        changed.append("recordings or holdout")
+    if changed:
+        raise ValueError(
+            f"{out} was adapted with other {', '.join(changed)}; use a new --out folder"
+        )
+
+
 def _score(model: Path, items: list, seed: int) -> dict:
     from avatar_agent.generator.learned import LearnedMotionDriver
     from avatar_agent.generator.onnx_model import OnnxMotionModel
@@ -95,13 +111,14 @@ def adapt_voice(
     """Fine-tune ``run`` to the voice of ``voice_dir`` into ``out``; score before and after.
 
     Resumes like any run: an interrupted adaptation picks up its checkpoints, a finished one
-    is only scored again.
+    is only scored again; other settings or changed recordings need a new ``out``.
 
     Args:
         run: Finished training run (:data:`BASE_FILES`).
         voice_dir: The voice folder (see :mod:`avatar_agent.train.corpus.voice`).
         out: The adapted run's folder.
-        options: Fine-tuning settings (ignored for a run that already has its config).
+        options: Fine-tuning settings (an existing ``out`` must have been made with the
+            same ones).
         full_eval: Also score the standard held-out set (what the tuning costs elsewhere).
         progress: Show progress bars.
 
@@ -119,15 +136,6 @@ def adapt_voice(
     run, out = Path(run), Path(out)
     _check_base(run, out)
     base = pipeline.load_or_create_config(run, None)
-    saved = out / "voice" / "voice.json"
-    if (out / "config.json").exists() and saved.exists():  # resuming: same voice, same split
-        was = json.loads(saved.read_text()).get("fingerprint")
-        if was != voice_fingerprint(voice_dir, options.holdout, base.seed):
-            raise ValueError(
-                f"{out} was adapted to other recordings or another split than {voice_dir} "
-                "now gives; use a new --out folder"
-            )
-    voice = align_voice(voice_dir, out / "voice", holdout=options.holdout, seed=base.seed)
     cfg = dataclasses.replace(
         base,
         init_from=str(run.resolve()),
@@ -138,6 +146,9 @@ def adapt_voice(
         teacher_lr=base.teacher_lr * options.lr_scale,
         distill_lr=base.distill_lr * options.lr_scale,
     )
+    if (out / "config.json").exists():  # resuming: same settings, same voice, same split
+        _check_resume(out, cfg, voice_fingerprint(voice_dir, options.holdout, base.seed))
+    voice = align_voice(voice_dir, out / "voice", holdout=options.holdout, seed=base.seed)
     heldout = pipeline.train_variant(
         run, out, cfg, new_teacher=True, progress=progress, evaluate=full_eval
     )

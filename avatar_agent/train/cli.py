@@ -139,6 +139,8 @@ def _adapt(args: argparse.Namespace, run: Path) -> int:
 
     if args.voice is None:
         raise ValueError("train adapt needs --voice DIR (recordings + transcripts)")
+    if args.set:
+        raise ValueError("--set applies to new runs; train adapt takes its own options")
     voice = Path(args.voice)
     out = Path(args.out) if args.out else run / f"adapt-{voice.resolve().name}"
     options = AdaptOptions(

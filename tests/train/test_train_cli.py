@@ -152,10 +152,16 @@ def test_adapt_fine_tunes_a_run_to_a_voice_folder(tiny_run: Path, tmp_path: Path
     stamp = (out / "student.pt").stat().st_mtime_ns
     assert main(args) == 0  # finished: scored again, not trained again
     assert (out / "student.pt").stat().st_mtime_ns == stamp
+    tiny = AdaptOptions(copies=2, teacher_steps=2, distill_steps=2, holdout=0.3)
+    with pytest.raises(ValueError, match="other teacher_steps; use a new --out"):
+        adapt_voice(
+            tiny_run, voice_dir, out, dataclasses.replace(tiny, teacher_steps=3), progress=False
+        )
     (voice_dir / "line0.txt").write_text("Another transcript altogether.\n")
-    with pytest.raises(ValueError, match="use a new --out"):
-        adapt_voice(tiny_run, voice_dir, out, AdaptOptions(holdout=0.3), progress=False)
+    with pytest.raises(ValueError, match="other recordings or holdout; use a new --out"):
+        adapt_voice(tiny_run, voice_dir, out, tiny, progress=False)
     with pytest.raises(FileNotFoundError, match="not a finished training run"):
         adapt_voice(tmp_path / "no-run", voice_dir, tmp_path / "x", progress=False)
     assert main(["train", "adapt", "--run", str(tiny_run)]) == 2  # no --voice
+    assert main([*args, "--set", "seed=1"]) == 2  # --set is for new runs
     assert main(["train", "eval", "--run", str(tiny_run), "--voice", str(voice_dir)]) == 2
