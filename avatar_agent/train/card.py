@@ -253,7 +253,9 @@ def _adapt_line(run: Path) -> str:
         f"{c['real_copies']} copies each), int8 student before -> after: "
         + "; ".join(parts)
         + ". Not shipped (the ivr recordings are CC-BY-SA); it shows what tuning to a bot's "
-        "own voice buys (`scripts/adapt_check.py --run RUN`)."
+        "own voice buys (`scripts/adapt_check.py --run RUN`). `avatar-agent train adapt "
+        "--voice DIR` does the same from a folder of any voice's recordings and transcripts "
+        "(`docs/adapt.md`)."
     )
 
 
