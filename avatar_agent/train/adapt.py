@@ -6,8 +6,10 @@ run's teacher and student (:attr:`TrainConfig.init_from`) on the run's synthetic
 augmented clips of the voice's recordings (``real_copies`` of each), at a lower learning
 rate, exports the int8 model and scores it before and after on recordings of the voice it
 did not hear (a seeded share held out by :func:`~avatar_agent.train.corpus.voice.align_voice`).
-The result is an ordinary run folder: use its ``motion.int8.onnx`` with ``--motion-model``
-or ``$AVATAR_AGENT_MOTION_MODEL``.
+With ``from_scratch`` it trains a new teacher and student on the same clips instead (better
+for the voice, about as long as the run's own training). The result is an ordinary run
+folder: use its ``motion.int8.onnx`` with ``--motion-model`` or
+``$AVATAR_AGENT_MOTION_MODEL``.
 """
 
 from __future__ import annotations
@@ -44,10 +46,14 @@ class AdaptOptions:
         teacher_steps: Teacher fine-tuning steps.
         distill_steps: Distillation fine-tuning steps.
         lr_scale: Factor on the run's learning rates.
+        from_scratch: Train a new teacher and student on the same clips with the run's own
+            steps and learning rates instead of fine-tuning (about as long as the run's
+            training; ``teacher_steps``, ``distill_steps`` and ``lr_scale`` are not used).
 
-    The defaults are the better of the two settings measured on the Piper voice
+    The defaults are the better of the two fine-tunes measured on the Piper voice
     (``docs/adapt.md``): 4000 + 2000 steps at half the learning rates lifted that voice's
-    closures from 71 to 86 %, 2000 + 1000 at a quarter to 79 %.
+    closures from 71 to 86 %, 2000 + 1000 at a quarter to 79 %; from scratch reached 92 %
+    in about twice the time.
     """
 
     copies: int = 8
@@ -55,6 +61,7 @@ class AdaptOptions:
     teacher_steps: int = 4000
     distill_steps: int = 2000
     lr_scale: float = 0.5
+    from_scratch: bool = False
 
     def __post_init__(self) -> None:
         if self.copies < 1 or self.teacher_steps < 1 or self.distill_steps < 1:
@@ -75,7 +82,14 @@ def _check_base(run: Path, out: Path) -> None:
         raise ValueError(f"--out must differ from --run ({run}): the base run stays as it is")
 
 
-_RESUME_KEYS = ("real_copies", "teacher_steps", "distill_steps", "teacher_lr", "distill_lr")
+_RESUME_KEYS = (
+    "init_from",
+    "real_copies",
+    "teacher_steps",
+    "distill_steps",
+    "teacher_lr",
+    "distill_lr",
+)
 
 
 def _check_resume(out: Path, cfg: object, fingerprint: list) -> None:
@@ -137,15 +151,17 @@ def adapt_voice(
     _check_base(run, out)
     base = pipeline.load_or_create_config(run, None)
     cfg = dataclasses.replace(
-        base,
-        init_from=str(run.resolve()),
-        voice=str((out / "voice").resolve()),
-        real_copies=options.copies,
-        teacher_steps=options.teacher_steps,
-        distill_steps=options.distill_steps,
-        teacher_lr=base.teacher_lr * options.lr_scale,
-        distill_lr=base.distill_lr * options.lr_scale,
+        base, init_from=None, voice=str((out / "voice").resolve()), real_copies=options.copies
     )
+    if not options.from_scratch:
+        cfg = dataclasses.replace(
+            cfg,
+            init_from=str(run.resolve()),
+            teacher_steps=options.teacher_steps,
+            distill_steps=options.distill_steps,
+            teacher_lr=base.teacher_lr * options.lr_scale,
+            distill_lr=base.distill_lr * options.lr_scale,
+        )
     if (out / "config.json").exists():  # resuming: same settings, same voice, same split
         _check_resume(out, cfg, voice_fingerprint(voice_dir, options.holdout, base.seed))
     voice = align_voice(voice_dir, out / "voice", holdout=options.holdout, seed=base.seed)
@@ -166,17 +182,7 @@ def adapt_voice(
     summary = {
         "base_run": str(run.resolve()),
         "voice": {k: v for k, v in voice.items() if k != "fingerprint"},
-        "settings": {
-            k: used[k]
-            for k in (
-                "real_copies",
-                "teacher_steps",
-                "distill_steps",
-                "teacher_lr",
-                "distill_lr",
-                "seed",
-            )
-        },  # fmt: skip
+        "settings": {k: used[k] for k in _RESUME_KEYS + ("seed",)},
         "voice_before": results["before (base run, int8)"]["voice"],
         "voice_after": results["after (adapted, int8)"]["voice"],
         "model": str((out / "motion.int8.onnx").resolve()),

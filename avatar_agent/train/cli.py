@@ -57,6 +57,12 @@ def add_train_parser(sub: argparse._SubParsersAction) -> None:
     a.add_argument("--distill-steps", type=int, default=d.distill_steps)
     a.add_argument("--lr-scale", type=float, default=d.lr_scale, help="x the run's learning rates")
     a.add_argument(
+        "--from-scratch",
+        action="store_true",
+        help="train a new teacher and student with the voice instead of fine-tuning "
+        "(better for the voice, about as long as the run's own training)",
+    )
+    a.add_argument(
         "--no-full-eval",
         action="store_true",
         help="score only the voice's held-out recordings, not the standard held-out set",
@@ -149,6 +155,7 @@ def _adapt(args: argparse.Namespace, run: Path) -> int:
         teacher_steps=args.teacher_steps,
         distill_steps=args.distill_steps,
         lr_scale=args.lr_scale,
+        from_scratch=args.from_scratch,
     )
     res = adapt_voice(
         run, voice, out, options, full_eval=not args.no_full_eval, progress=not args.quiet

@@ -162,6 +162,17 @@ def test_adapt_fine_tunes_a_run_to_a_voice_folder(tiny_run: Path, tmp_path: Path
         adapt_voice(tiny_run, voice_dir, out, tiny, progress=False)
     with pytest.raises(FileNotFoundError, match="not a finished training run"):
         adapt_voice(tmp_path / "no-run", voice_dir, tmp_path / "x", progress=False)
+    with pytest.raises(ValueError, match="other init_from, real_copies, teacher_steps"):
+        adapt_voice(tiny_run, voice_dir, out, AdaptOptions(from_scratch=True), progress=False)
+    scratch = tmp_path / "scratch"
+    args = [*args[:6], "--out", str(scratch), "--holdout", "0.3", "--from-scratch",
+            "--no-full-eval", "--quiet"]  # fmt: skip
+    assert main(args) == 0
+    cfg = json.loads((scratch / "config.json").read_text())
+    assert cfg["init_from"] is None and cfg["voice"] == str((scratch / "voice").resolve())
+    assert (cfg["teacher_steps"], cfg["teacher_lr"]) == (base["teacher_steps"], base["teacher_lr"])
+    res = json.loads((scratch / "adapted.json").read_text())
+    assert "heldout_after" not in res and res["voice_after"]["n_frames"] > 0
     assert main(["train", "adapt", "--run", str(tiny_run)]) == 2  # no --voice
     assert main([*args, "--set", "seed=1"]) == 2  # --set is for new runs
     assert main(["train", "eval", "--run", str(tiny_run), "--voice", str(voice_dir)]) == 2
