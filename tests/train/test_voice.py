@@ -70,14 +70,17 @@ def test_metadata_csv_layout(tmp_path: Path) -> None:
         ({"metadata.csv": "x|hello\n"}, "line 1: no wavs/x.wav or x.wav"),
         ({"metadata.csv": "just text\n"}, "line 1: expected NAME|text"),
         ({"metadata.csv": "a|one\na|two\n", "a.wav": None}, "two recordings share a name"),
+        ({"a.wav": None, "a.txt": b"caf\xe9"}, "a.txt is not UTF-8 text"),
     ],
 )
 def test_bad_folders_fail_early_with_the_reason(
-    tmp_path: Path, files: dict[str, str | None], message: str
+    tmp_path: Path, files: dict[str, str | bytes | None], message: str
 ) -> None:
     for name, text in files.items():
         if text is None:
             _tone(tmp_path / name)
+        elif isinstance(text, bytes):
+            (tmp_path / name).write_bytes(text)
         else:
             (tmp_path / name).write_text(text)
     with pytest.raises(VoiceFolderError, match=message):

@@ -66,9 +66,16 @@ class VoiceItem:
     text: str
 
 
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as e:
+        raise VoiceFolderError(f"{path} is not UTF-8 text ({e.reason})") from e
+
+
 def _from_metadata(folder: Path) -> list[VoiceItem]:
     items = []
-    lines = (folder / "metadata.csv").read_text(encoding="utf-8").splitlines()
+    lines = _read_text(folder / "metadata.csv").splitlines()
     for k, line in enumerate(lines, 1):
         if not line.strip():
             continue
@@ -115,7 +122,7 @@ def read_voice_folder(folder: str | os.PathLike[str]) -> list[VoiceItem]:
             if not txt.exists():
                 untranscribed.append(audio.name)
                 continue
-            text = " ".join(txt.read_text(encoding="utf-8").split())
+            text = " ".join(_read_text(txt).split())
             if not text:
                 raise VoiceFolderError(f"{txt} is empty: every recording needs its transcript")
             items.append(VoiceItem(audio.stem, audio, text))
