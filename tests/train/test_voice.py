@@ -141,6 +141,8 @@ def test_align_split_reuse_and_too_little_speech(tmp_path: Path) -> None:
 
     with pytest.raises(VoiceFolderError, match="holdout"):
         align_voice(folder, out, holdout=1.0)
+    most = align_voice(folder, tmp_path / "most", holdout=0.99)
+    assert (most["tuning"], most["held_out"]) == (1, len(SENTENCES))  # one left to tune on
     few = tmp_path / "few"
     few.mkdir()
     for name in ("s0", "s1", "broken"):

@@ -153,7 +153,10 @@ def voice_fingerprint(folder: str | os.PathLike[str], holdout: float, seed: int)
     Returns:
         A JSON-able list (equal lists: the saved alignment is still valid).
     """
-    items = read_voice_folder(folder)
+    return _key(read_voice_folder(folder), holdout, seed)
+
+
+def _key(items: list[VoiceItem], holdout: float, seed: int) -> list:
     return [holdout, seed] + [[it.name, it.text, it.audio.stat().st_size] for it in items]
 
 
@@ -175,7 +178,8 @@ def align_voice(
     Args:
         folder: The voice folder (:func:`read_voice_folder`).
         out_dir: Where the manifest goes.
-        holdout: Share of the aligned recordings held out for scoring (at least one).
+        holdout: Share of the aligned recordings held out for scoring (at least one, and
+            at least one left to tune on).
         seed: Seed of the split.
         min_seconds: Shorter recordings are left out.
         max_seconds: Longer recordings are left out (split long audio into sentences).
@@ -192,7 +196,7 @@ def align_voice(
     items = read_voice_folder(folder)
     out = Path(out_dir)
     summary_path = out / "voice.json"
-    key = voice_fingerprint(folder, holdout, seed)
+    key = _key(items, holdout, seed)
     if summary_path.exists() and (out / "manifest.jsonl").exists():
         old = json.loads(summary_path.read_text())
         if old.get("fingerprint") == key:
@@ -229,7 +233,7 @@ def align_voice(
             f"{MIN_RECORDINGS} needed){': ' + why if why else ''}"
         )
     rng = np.random.default_rng(seed)
-    n_held = max(1, int(round(holdout * len(records))))
+    n_held = min(max(1, int(round(holdout * len(records)))), len(records) - 1)  # both splits
     held = set(int(i) for i in rng.choice(len(records), n_held, replace=False))
     for i, r in enumerate(records):
         r["split"] = "eval" if i in held else "train"
