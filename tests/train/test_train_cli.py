@@ -16,17 +16,8 @@ from avatar_agent.train import pipeline  # noqa: E402
 from avatar_agent.train.adapt import AdaptOptions, adapt_voice  # noqa: E402
 from avatar_agent.train.card import write_card  # noqa: E402
 from avatar_agent.train.corpus import align, espeak  # noqa: E402
-from avatar_agent.train.corpus.wavio import write_wav  # noqa: E402
 
-SENTENCES = (
-    "Thank you for calling, how can I help you today?",
-    "Your package will arrive on Monday morning.",
-    "Please hold while I move you to billing.",
-    "I can book a table for five people at seven.",
-    "My manager will approve the refund by Friday.",
-    "We have two rooms with a view of the harbour.",
-)
-
+from .voice_folder import SENTENCES, write_voice_folder  # noqa: E402
 
 needs_espeak = pytest.mark.skipif(not espeak.available(), reason="libespeak-ng missing")
 
@@ -109,13 +100,7 @@ def test_set_overrides_a_new_run_and_guards_an_existing_one(tmp_path: Path) -> N
 def test_adapt_fine_tunes_a_run_to_a_voice_folder(tiny_run: Path, tmp_path: Path) -> None:
     from avatar_agent.train.data import load_clips
 
-    voice_dir = tmp_path / "my-voice"
-    voice_dir.mkdir()
-    voice = espeak.EspeakVoice("en-us", "f2")
-    for k, text in enumerate(SENTENCES):
-        x, rate, _ = espeak.synth(text, voice)
-        write_wav(voice_dir / f"line{k}.wav", x, rate)
-        (voice_dir / f"line{k}.txt").write_text(text + "\n")
+    voice_dir = write_voice_folder(tmp_path / "my-voice", stem="line")
     out = tmp_path / "adapted"
     args = ["train", "adapt", "--run", str(tiny_run), "--voice", str(voice_dir), "--out",
             str(out), "--copies", "2", "--teacher-steps", "2", "--distill-steps", "2",

@@ -19,15 +19,7 @@ from avatar_agent.train.corpus.voice import (
 from avatar_agent.train.corpus.wavio import write_wav
 from avatar_agent.train.phones import SILENCE
 
-SENTENCES = (
-    "Thank you for calling, how can I help you today?",
-    "Your package will arrive on Monday morning.",
-    "Please hold while I move you to billing.",
-    "I can book a table for five people at seven.",
-    "The blue bus stops by the main square.",
-    "My manager will approve the refund by Friday.",
-    "We have two rooms with a view of the harbour.",
-)
+from .voice_folder import SENTENCES, VOICE, write_voice_folder
 
 
 def _tone(path: Path, seconds: float = 1.0) -> None:
@@ -92,17 +84,11 @@ def test_bad_folders_fail_early_with_the_reason(
 @pytest.mark.skipif(not espeak.available(), reason="libespeak-ng not installed")
 @pytest.mark.skipif(not align.available(), reason="pocketsphinx not installed")
 def test_align_split_reuse_and_too_little_speech(tmp_path: Path) -> None:
-    folder = tmp_path / "voice"
-    folder.mkdir()
-    voice = espeak.EspeakVoice("en-us", "f2")
-    for k, text in enumerate(SENTENCES):
-        x, rate, _ = espeak.synth(text, voice)
-        write_wav(folder / f"s{k}.wav", x, rate)
-        (folder / f"s{k}.txt").write_text(text)
-    x, rate, _ = espeak.synth("Hi.", voice)
+    folder = write_voice_folder(tmp_path / "voice")
+    x, rate, _ = espeak.synth("Hi.", VOICE)
     write_wav(folder / "short.wav", x[: rate // 4], rate)  # 0.25 s: left out by length
     (folder / "short.txt").write_text("Hi.")
-    x, rate, _ = espeak.synth("This is Yuki from Vancouver.", voice)
+    x, rate, _ = espeak.synth("This is Yuki from Vancouver.", VOICE)
     write_wav(folder / "name.wav", x, rate)  # "yuki" is not in pocketsphinx's dictionary
     (folder / "name.txt").write_text("This is Yuki from Vancouver.")
     (folder / "broken.wav").write_bytes(b"not audio at all")
