@@ -14,14 +14,16 @@ as long as the run's own teacher and distillation, plus a couple of minutes of c
 With ``--voice DIR`` the real speech is a voice folder instead (``docs/adapt.md``: NAME.wav +
 NAME.txt pairs, aligned with pocketsphinx, 15 % held out), trained into
 ``<run>/voice-<name>-c<copies>/`` and compared in ``<run>/real-<name>.json`` (not read by
-the card): e.g. the Piper voice made by ``scripts/make_voice_folder.py``, to see whether a
-natural-sounding neural voice in training helps the voices neither run has heard.
+the card), together with both models' scores on the folder's held-out recordings
+(``voice_heldout``): e.g. the Piper voice made by ``scripts/make_voice_folder.py``, to see
+whether a natural-sounding neural voice in training helps the voices neither run has heard.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 from pathlib import Path
 
 from avatar_agent.train import pipeline
@@ -48,7 +50,15 @@ def main() -> None:
         align_voice(a.voice, sub / "voice", seed=base.seed)
         cfg = dataclasses.replace(cfg, voice=str((sub / "voice").resolve()))
     fields = ("real_copies", "voice", "teacher_steps", "distill_steps", "seed")
-    pipeline.compare_variant(run, sub, cfg, name, fields=fields)
+    out = pipeline.compare_variant(run, sub, cfg, name, fields=fields)
+    if a.voice is not None:  # also the folder's own held-out recordings, both models
+        from avatar_agent.train.adapt import score_voice
+
+        models = {"without": run / "motion.int8.onnx", "with": sub / "motion.int8.onnx"}
+        scores = score_voice(models, sub / "voice", base.seed)
+        print(scores.pop("table"))
+        out["voice_heldout"] = scores
+        (run / f"{name}.json").write_text(json.dumps(out, indent=2) + "\n")
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["AdaptOptions", "adapt_voice", "BASE_FILES"]
+__all__ = ["AdaptOptions", "adapt_voice", "score_voice", "BASE_FILES"]
 
 BASE_FILES = (
     "config.json",
@@ -105,12 +105,35 @@ def _check_resume(out: Path, cfg: object, fingerprint: list) -> None:
         )
 
 
-def _score(model: Path, items: list, seed: int) -> dict:
+def score_voice(models: dict[str, Path], voice_out: Path, seed: int = 0) -> dict:
+    """Score int8 models on the held-out recordings of an aligned voice folder.
+
+    Args:
+        models: ``{row name: ONNX model}``.
+        voice_out: Folder :func:`~avatar_agent.train.corpus.voice.align_voice` wrote.
+        seed: Driver seed.
+
+    Returns:
+        ``{row name: metrics}`` plus the phone-timed targets' row, and the Markdown table
+        under ``"table"``.
+    """
     from avatar_agent.generator.learned import LearnedMotionDriver
     from avatar_agent.generator.onnx_model import OnnxMotionModel
-    from avatar_agent.train.evaluate import evaluate_driver
+    from avatar_agent.train.corpus.voice import load_voice
+    from avatar_agent.train.evaluate import EvalItem, evaluate_driver, evaluate_targets
+    from avatar_agent.train.report import markdown_table
 
-    return evaluate_driver(LearnedMotionDriver(OnnxMotionModel(model), seed=seed), items)
+    items = [
+        EvalItem(group="voice", samples16k=u.samples16k, phones=u.phones)
+        for u in load_voice(voice_out, "eval")
+    ]
+    results = {
+        name: evaluate_driver(LearnedMotionDriver(OnnxMotionModel(path), seed=seed), items)
+        for name, path in models.items()
+    }
+    results["phone-timed targets (reference)"] = evaluate_targets(items)
+    rows = {name: r["voice"] for name, r in results.items()}
+    return rows | {"table": markdown_table(results, items)}
 
 
 def adapt_voice(
@@ -142,9 +165,8 @@ def adapt_voice(
         and, with ``full_eval``, on the standard held-out set (``heldout_before``/``_after``).
     """
     from avatar_agent.train import pipeline
-    from avatar_agent.train.corpus.voice import align_voice, load_voice, voice_fingerprint
-    from avatar_agent.train.evaluate import EvalItem, evaluate_targets
-    from avatar_agent.train.report import int8_row, markdown_table
+    from avatar_agent.train.corpus.voice import align_voice, voice_fingerprint
+    from avatar_agent.train.report import int8_row
 
     t0 = time.perf_counter()
     run, out = Path(run), Path(out)
@@ -169,22 +191,18 @@ def adapt_voice(
         run, out, cfg, new_teacher=True, progress=progress, evaluate=full_eval
     )
     used = json.loads((out / "config.json").read_text())
-    items = [
-        EvalItem(group="voice", samples16k=u.samples16k, phones=u.phones)
-        for u in load_voice(out / "voice", "eval")
-    ]
-    results = {
-        "before (base run, int8)": _score(run / "motion.int8.onnx", items, base.seed),
-        "after (adapted, int8)": _score(out / "motion.int8.onnx", items, base.seed),
-        "phone-timed targets (reference)": evaluate_targets(items),
+    models = {
+        "before (base run, int8)": run / "motion.int8.onnx",
+        "after (adapted, int8)": out / "motion.int8.onnx",
     }
-    (out / "adapted.md").write_text(markdown_table(results, items) + "\n")
+    scores = score_voice(models, out / "voice", base.seed)
+    (out / "adapted.md").write_text(scores["table"] + "\n")
     summary = {
         "base_run": str(run.resolve()),
         "voice": {k: v for k, v in voice.items() if k != "fingerprint"},
         "settings": {k: used[k] for k in _RESUME_KEYS + ("seed",)},
-        "voice_before": results["before (base run, int8)"]["voice"],
-        "voice_after": results["after (adapted, int8)"]["voice"],
+        "voice_before": scores["before (base run, int8)"],
+        "voice_after": scores["after (adapted, int8)"],
         "model": str((out / "motion.int8.onnx").resolve()),
         "seconds": round(time.perf_counter() - t0, 1),
     }
