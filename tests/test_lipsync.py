@@ -16,10 +16,11 @@ from conftest import lip_gap
 from avatar_agent.audio import resample
 from avatar_agent.generator.driver import drive_track, make_driver
 from avatar_agent.generator.learned import LearnedMotionDriver
-from avatar_agent.motion import PARAM_INDEX
+from avatar_agent.motion import PARAM_INDEX, PARAMS, lip_contact
 from avatar_agent.train.corpus import espeak
-from avatar_agent.train.metrics import lipsync_metrics
+from avatar_agent.train.metrics import lip_shape_metrics, lipsync_metrics, track_metrics
 from avatar_agent.train.phones import Phone
+from avatar_agent.train.targets import mouth_targets
 from avatar_agent.train.targets.visemes import closure_frames, lip_openness
 
 pytestmark = pytest.mark.skipif(
@@ -70,6 +71,27 @@ def test_open_shut_is_the_share_of_open_vowel_frames_with_lips_closed() -> None:
     assert m["open_shut"] == pytest.approx(len(idx) / (ref >= 0.3).sum())
 
 
+def test_lip_shape_aucs_rank_rounded_vowels_and_tucked_lips() -> None:
+    phones = [Phone("sil", 0.0, 0.2), Phone("F", 0.2, 0.3), Phone("UW", 0.3, 0.5),
+              Phone("T", 0.5, 0.6), Phone("IY", 0.6, 0.8), Phone("V", 0.8, 0.9),
+              Phone("OW", 0.9, 1.1), Phone("S", 1.1, 1.2), Phone("EH", 1.2, 1.4),
+              Phone("sil", 1.4, 1.6)]  # fmt: skip
+    n = 40
+    targets = track_metrics([lip_contact(mouth_targets(phones, n, 25.0).values)], [phones])
+    assert targets["rounding_auc"] == 1.0 and targets["labiodental_auc"] == 1.0
+    assert (targets["n_rounded"], targets["n_spread"], targets["n_labiodental"]) == (2, 2, 2)
+    still = track_metrics([np.zeros((n, len(PARAMS)), np.float32)], [phones])
+    assert still["rounding_auc"] == 0.5 and still["labiodental_auc"] == 0.5  # ties: chance
+    centre = (np.arange(n) + 0.5) / 25.0
+    wrong = np.zeros(n)  # rounds the spread vowels and tucks the lip on /t s/ instead
+    for p in phones:
+        if p.symbol in ("IY", "EH", "T", "S"):
+            wrong[(centre >= p.start) & (centre < p.end)] = 1.0
+    m = lip_shape_metrics([wrong], [wrong], [phones])
+    assert m["rounding_auc"] == 0.0 and m["labiodental_auc"] == 0.0
+    assert np.isnan(lip_shape_metrics([np.zeros(5)], [np.zeros(5)], [[]])["rounding_auc"])
+
+
 @pytest.fixture(scope="module")
 def driver() -> LearnedMotionDriver:
     drv = make_driver("auto")
@@ -108,6 +130,21 @@ def test_learned_model_beats_loudness_baseline_on_closures(
         [t[:, JAW] - t[:, CLOSE] for t in bt], [t[:, JAW] for t in bt], phones
     )
     assert learned["closure"] > baseline["closure"] + 0.2, (learned, baseline)
+
+
+def test_lip_shapes_follow_rounded_vowels_and_f_v_on_heldout_voices(
+    tracks: list[np.ndarray], heldout: list
+) -> None:
+    """Vowel shapes, not just opening: /uw ow/ round the lips, /iy eh/ spread them, /f v/ tuck."""
+    phones = [p for _, p in heldout]
+    learned = track_metrics(tracks, phones)
+    base = make_driver("baseline")
+    baseline = track_metrics([drive_track(base, x).values for x, _ in heldout], phones)
+    assert learned["n_rounded"] >= 15 and learned["n_labiodental"] >= 15, learned
+    assert learned["rounding_auc"] >= 0.75, learned
+    assert learned["labiodental_auc"] >= 0.75, learned
+    assert learned["rounding_auc"] > baseline["rounding_auc"] + 0.15, (learned, baseline)
+    assert learned["labiodental_auc"] > baseline["labiodental_auc"] + 0.15, (learned, baseline)
 
 
 def test_listening_keeps_the_mouth_at_rest(driver: LearnedMotionDriver, heldout: list) -> None:

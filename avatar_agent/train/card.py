@@ -54,6 +54,18 @@ def _status(run: Path) -> str:
         f"- |lag| {abs(a['lag_ms']):.0f} ms (target 40 ms): "
         f"{'met' if abs(a['lag_ms']) <= 40 else 'NOT met'}",
     ]
+    if "rounding_auc" in a:  # runs evaluated before the lip-shape metrics lack it
+        base = next((v for k, v in metrics.items() if k.startswith("loudness")), None)
+        vs = (
+            f" (loudness baseline {base['all']['rounding_auc']:.2f} / "
+            f"{base['all']['labiodental_auc']:.2f})"
+            if base and "rounding_auc" in base["all"]
+            else ""
+        )
+        lines.append(
+            f"- vowel shapes (no target in the issue): rounded vs spread AUC "
+            f"{a['rounding_auc']:.2f}, /f v/ lip tuck AUC {a['labiodental_auc']:.2f}{vs}"
+        )
     if teacher:
         t = teacher["all"]
         d = max(abs(a["r"] - t["r"]) / max(t["r"], 1e-9), abs(a["closure"] - t["closure"]))
@@ -68,6 +80,7 @@ def _status(run: Path) -> str:
     lines.append(_real_line(run))
     lines.append(_seed_line(run))
     lines.append(_lookahead_line(run))
+    lines.append(_capacity_line(run))
     lines.append(_adapt_line(run))
     lines.append(_guidance_line(run, float(_load(run, "config.json").get("guidance", 0))))
     return "\n".join(lines)
@@ -229,6 +242,25 @@ def _lookahead_line(run: Path) -> str:
         f"- audio look-ahead {40 * f0} -> {40 * f1} ms (that much more latency before the first "
         f"frame; same clips, seed, {c['teacher_steps']} + {c['distill_steps']} steps), int8 "
         "student: " + "; ".join(parts) + f" (`scripts/lookahead_check.py --run RUN --frames {f1}`)."
+    )
+
+
+def _capacity_line(run: Path) -> str:
+    """A wider network (``scripts/capacity_check.py``): does size buy generalisation?"""
+    path = run / "capacity.json"
+    if not path.exists():
+        return "- wider network: not evaluated for this run (`scripts/capacity_check.py`)"
+    c = json.loads(path.read_text())
+    a, b = c["without"], c["with"]
+    parts = _pairs(a, b, [(g, g) for g in ("all", "human", "piper", "ivr", "festival", "espeak")])
+    size = f"{c['hidden']} backbone / {c['audio_hidden']} audio channels"
+    size += f", {c['audio_layers']} audio convolutions"
+    return (
+        f"- wider network ({size}; same clips, seed, {c['teacher_steps']} + "
+        f"{c['distill_steps']} steps), int8 student before -> after: "
+        + "; ".join(parts)
+        + f" (`scripts/capacity_check.py --run RUN --hidden {c['hidden']} --audio-hidden "
+        f"{c['audio_hidden']} --audio-layers {c['audio_layers']}`)."
     )
 
 
@@ -525,7 +557,12 @@ def write_eval_page(run: Path, out: Path) -> Path:
         "with opening ≤ 0.05 on a frame within ±20 ms; silence at rest = share of frames more\n"
         "than 150 ms from speech with opening ≤ 0.05 and jawOpen ≤ 0.1; open shut = share of\n"
         "open frames (reference openness ≥ 0.3, a vowel at least as open as /ih/) with opening\n"
-        "≤ 0.05, the cost of closing too eagerly (lower is better); jitter = mean |second\n"
+        "≤ 0.05, the cost of closing too eagerly (lower is better); rounded vs spread = AUC\n"
+        "(0.5: chance, 1: always) that a rounded /uw uh ow oy ao w/ shows more rounding\n"
+        "(`mouthFunnel + mouthPucker - mouthStretch`, mean over the phone) than a spread\n"
+        "/iy ih eh ae ey/: vowel shapes, not just opening; /f v/ lip tuck = AUC that /f v/ show\n"
+        "more `mouthRollLower` (peak over the phone) than the other consonants (not /p b m w/);\n"
+        "jitter = mean |second\n"
         "difference| of the opening on speech frames. Every driver runs the streaming path\n"
         "(8-frame chunks, look-ahead) on voices held out of training. The last row scores the\n"
         "phone-timed training targets themselves (coarticulated visemes): what a perfect model\n"

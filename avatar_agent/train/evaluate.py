@@ -2,7 +2,8 @@
 
 Every driver runs through the same streaming path the engine uses (chunks of 8 frames with
 look-ahead, :func:`~avatar_agent.generator.driver.drive_track`). The metrics, per voice
-group and overall, are those of :func:`~avatar_agent.train.metrics.lipsync_metrics`.
+group and overall, are those of :func:`~avatar_agent.train.metrics.track_metrics` (lip sync
+and lip shape).
 """
 
 from __future__ import annotations
@@ -16,9 +17,9 @@ import torch
 from avatar_agent.generator.driver import MotionDriver, drive_track
 from avatar_agent.generator.learned import LearnedMotionDriver
 from avatar_agent.generator.onnx_model import MotionModelInfo
-from avatar_agent.motion import PARAM_INDEX, lip_contact
+from avatar_agent.motion import lip_contact
 from avatar_agent.train.diffusion import make_schedulers, student_x0
-from avatar_agent.train.metrics import CLOSED, FPS, lipsync_metrics
+from avatar_agent.train.metrics import CLOSED, FPS, lipsync_metrics, track_metrics
 from avatar_agent.train.model import MotionDenoiser
 from avatar_agent.train.phones import Phone
 
@@ -31,8 +32,6 @@ __all__ = [
     "evaluate_targets",
     "torch_driver",
 ]
-
-_JAW, _CLOSE = PARAM_INDEX["jawOpen"], PARAM_INDEX["mouthClose"]
 
 
 @dataclass
@@ -138,16 +137,14 @@ def evaluate_driver(
     Returns:
         ``{group: metrics}`` including ``"all"``.
     """
-    per: dict[str, tuple[list, list, list]] = {}
+    per: dict[str, tuple[list, list]] = {}
     for it in items:
         track = drive_track(driver, it.samples16k, chunk=chunk).values
-        o = track[:, _JAW] - track[:, _CLOSE]
         for g in (it.group, "all"):
-            lists = per.setdefault(g, ([], [], []))
-            lists[0].append(o)
-            lists[1].append(track[:, _JAW])
-            lists[2].append(it.phones)
-    return {g: lipsync_metrics(*v) for g, v in per.items()}
+            lists = per.setdefault(g, ([], []))
+            lists[0].append(track)
+            lists[1].append(it.phones)
+    return {g: track_metrics(*v) for g, v in per.items()}
 
 
 def evaluate_targets(items: Sequence[EvalItem]) -> dict[str, dict[str, float]]:
@@ -164,13 +161,12 @@ def evaluate_targets(items: Sequence[EvalItem]) -> dict[str, dict[str, float]]:
     """
     from avatar_agent.train.targets import mouth_targets
 
-    per: dict[str, tuple[list, list, list]] = {}
+    per: dict[str, tuple[list, list]] = {}
     for it in items:
         n = -(-len(it.samples16k) * int(FPS) // 16000)  # the frames drive_track produces
         v = lip_contact(mouth_targets(it.phones, n, FPS).values)  # as the driver shows it
         for g in (it.group, "all"):
-            lists = per.setdefault(g, ([], [], []))
-            lists[0].append(v[:, _JAW] - v[:, _CLOSE])
-            lists[1].append(v[:, _JAW])
-            lists[2].append(it.phones)
-    return {g: lipsync_metrics(*v) for g, v in per.items()}
+            lists = per.setdefault(g, ([], []))
+            lists[0].append(v)
+            lists[1].append(it.phones)
+    return {g: track_metrics(*v) for g, v in per.items()}

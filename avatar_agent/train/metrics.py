@@ -14,6 +14,17 @@ Metrics:
 - ``open_shut``: share of open frames (reference openness ≥ 0.3: a vowel at least as open as
   /ih/ … /aa/ at the frame centre) where the lips are closed (opening ≤ 0.05): the price of
   closing too eagerly, the counterweight of ``closure``.
+
+Lip shape (:func:`lip_shape_metrics`), each an AUC: the chance that a phone of the first
+kind scores higher than one of the second (0.5: the mouth does not tell them apart; 1: it
+always does):
+
+- ``rounding_auc``: rounded /uw uh ow oy ao w/ against spread /iy ih eh ae ey/, scored by
+  the mean rounding (``mouthFunnel + mouthPucker - mouthStretch``) on the frames whose
+  centre falls inside the phone;
+- ``labiodental_auc``: /f v/ against the other consonants (not /p b m w/), scored by the
+  largest ``mouthRollLower`` (lower lip tucked to the teeth) on the frames overlapping the
+  phone.
 """
 
 from __future__ import annotations
@@ -22,10 +33,19 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from avatar_agent.train.phones import BILABIAL, SILENCE, Phone
+from avatar_agent.motion import PARAM_INDEX
+from avatar_agent.train.phones import BILABIAL, LABIODENTAL, ROUNDED, SILENCE, VOWELS, Phone
 from avatar_agent.train.targets.visemes import lip_openness
 
-__all__ = ["CLOSED", "FPS", "OPEN", "lipsync_metrics"]
+__all__ = [
+    "CLOSED",
+    "FPS",
+    "OPEN",
+    "SPREAD",
+    "lip_shape_metrics",
+    "lipsync_metrics",
+    "track_metrics",
+]
 
 CLOSED = 0.05
 """Lip opening at or below which the lips count as closed."""
@@ -34,6 +54,10 @@ FPS = 25.0
 _MAX_LAG = 5  # frames (200 ms)
 OPEN = 0.3
 """Reference openness at or above which a frame counts as open (for ``open_shut``)."""
+
+
+SPREAD = frozenset({"IY", "IH", "EH", "AE", "EY"})
+"""Vowels with spread lips, the counterpart of rounded ones in ``rounding_auc``."""
 
 
 def _corr(a: np.ndarray, b: np.ndarray) -> float:
@@ -111,3 +135,87 @@ def lipsync_metrics(
         "n_rest_frames": float(n_rest),
         "n_frames": float(sum(len(o) for o in openings)),
     }
+
+
+def _auc(pos: Sequence[float], neg: Sequence[float]) -> float:
+    """Mann-Whitney AUC: P(a positive scores above a negative), ties counting half."""
+    if not pos or not neg:
+        return float("nan")
+    p, n = np.asarray(pos, float)[:, None], np.asarray(neg, float)[None, :]
+    return float(((p > n).sum() + 0.5 * (p == n).sum()) / (p.size * n.size))
+
+
+def lip_shape_metrics(
+    rounding: Sequence[np.ndarray],
+    tuck: Sequence[np.ndarray],
+    phones: Sequence[Sequence[Phone]],
+) -> dict[str, float]:
+    """Whether the lip shape tells rounded from spread vowels and /f v/ from other consonants.
+
+    Args:
+        rounding: Per utterance, the predicted ``mouthFunnel + mouthPucker - mouthStretch``
+            at 25 fps.
+        tuck: Per utterance, the predicted ``mouthRollLower``.
+        phones: Per utterance, the phones.
+
+    Returns:
+        ``rounding_auc``, ``labiodental_auc`` and counts ``n_rounded``, ``n_spread``,
+        ``n_labiodental``.
+    """
+    rounded: list[float] = []
+    spread: list[float] = []
+    labio: list[float] = []
+    other: list[float] = []
+    for rnd, tk, ph in zip(rounding, tuck, phones, strict=True):
+        n = len(rnd)
+        centre = (np.arange(n) + 0.5) / FPS
+        lo_t, hi_t = np.arange(n) / FPS, (np.arange(n) + 1) / FPS
+        for p in ph:
+            s = p.symbol
+            if s in ROUNDED or s in SPREAD:
+                m = (centre >= p.start) & (centre < p.end)
+                if not m.any():  # shorter than a frame: the frame at its middle
+                    i = int((p.start + p.end) / 2 * FPS)
+                    m = np.arange(n) == min(i, n - 1)
+                (rounded if s in ROUNDED else spread).append(float(rnd[m].mean()))
+            elif s != SILENCE and s not in VOWELS and s not in BILABIAL:
+                m = (hi_t > p.start) & (lo_t < p.end)
+                if m.any():
+                    (labio if s in LABIODENTAL else other).append(float(tk[m].max()))
+    return {
+        "rounding_auc": _auc(rounded, spread),
+        "labiodental_auc": _auc(labio, other),
+        "n_rounded": float(len(rounded)),
+        "n_spread": float(len(spread)),
+        "n_labiodental": float(len(labio)),
+    }
+
+
+_JAW, _CLOSE = PARAM_INDEX["jawOpen"], PARAM_INDEX["mouthClose"]
+_ROUND = [PARAM_INDEX["mouthFunnel"], PARAM_INDEX["mouthPucker"]]
+_STRETCH = [PARAM_INDEX["mouthStretchLeft"], PARAM_INDEX["mouthStretchRight"]]
+_TUCK = PARAM_INDEX["mouthRollLower"]
+
+
+def track_metrics(
+    tracks: Sequence[np.ndarray], phones: Sequence[Sequence[Phone]]
+) -> dict[str, float]:
+    """Lip-sync and lip-shape metrics of whole motion tracks against their phones.
+
+    Args:
+        tracks: Per utterance, motion ``(T, P)`` at 25 fps in the order of
+            :data:`~avatar_agent.motion.PARAMS`.
+        phones: Per utterance, the phones.
+
+    Returns:
+        :func:`lipsync_metrics` and :func:`lip_shape_metrics` in one dict.
+    """
+    sync = lipsync_metrics(
+        [t[:, _JAW] - t[:, _CLOSE] for t in tracks], [t[:, _JAW] for t in tracks], phones
+    )
+    shape = lip_shape_metrics(
+        [t[:, _ROUND].sum(1) - t[:, _STRETCH].mean(1) for t in tracks],
+        [t[:, _TUCK] for t in tracks],
+        phones,
+    )
+    return sync | shape

@@ -14,9 +14,12 @@ def int8_row(metrics: dict[str, dict]) -> dict | None:
 
 
 def _fmt(m: dict[str, float]) -> str:
+    nan = float("nan")  # metrics.json files written before the lip-shape columns lack them
     return (
         f"{m['r']:.3f} | {m['lag_ms']:+.0f} | {100 * m['closure']:.1f} % | "
-        f"{100 * m['rest']:.1f} % | {100 * m['open_shut']:.1f} % | {m['jitter']:.4f}"
+        f"{100 * m['rest']:.1f} % | {100 * m['open_shut']:.1f} % | "
+        f"{m.get('rounding_auc', nan):.2f} | {m.get('labiodental_auc', nan):.2f} | "
+        f"{m['jitter']:.4f}"
     )
 
 
@@ -31,8 +34,11 @@ def markdown_table(results: dict[str, dict[str, dict[str, float]]], items: Seque
         Markdown text.
     """
     counts = Counter(it.group for it in items)
-    head = "| driver | r | lag (ms) | /p b m/ closed | silence at rest | open shut | jitter |\n"
-    head += "|---|---|---|---|---|---|---|\n"
+    head = (
+        "| driver | r | lag (ms) | /p b m/ closed | silence at rest | open shut "
+        "| rounded vs spread | /f v/ lip tuck | jitter |\n"
+    )
+    head += "|---|---|---|---|---|---|---|---|---|\n"
     groups = ["all", *sorted(counts)] if len(counts) > 1 else sorted(counts)
     parts = []
     for g in groups:

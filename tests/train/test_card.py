@@ -65,6 +65,23 @@ def test_seed_and_lookahead_lines_quote_both_runs(tmp_path: Path) -> None:
     assert "not measured" in _seed_line(tmp_path / "missing")
 
 
+def test_capacity_line_quotes_the_sizes_and_both_runs(tmp_path: Path) -> None:
+    from avatar_agent.train.card import _capacity_line
+
+    assert "not evaluated for this run" in _capacity_line(tmp_path)
+    a = {"all": _row(0.83, 0.701, 400), "piper": _row(0.706, 0.599, 102)}
+    b = {"all": _row(0.86, 0.720, 400), "piper": _row(0.784, 0.630, 102)}
+    (tmp_path / "capacity.json").write_text(json.dumps({
+        "hidden": 256, "audio_hidden": 192, "audio_layers": 2, "teacher_steps": 12000,
+        "distill_steps": 3000, "seed": 0, "without": a, "with": b,
+    }))  # fmt: skip
+    line = _capacity_line(tmp_path)
+    assert "256 backbone / 192 audio channels, 2 audio convolutions" in line
+    assert "all r 0.701 -> 0.720, closures 83.0 -> 86.0 %" in line
+    assert "piper r 0.599 -> 0.630, closures 70.6 -> 78.4 %" in line
+    assert "--hidden 256 --audio-hidden 192 --audio-layers 2" in line
+
+
 def test_adapt_line_names_the_tuned_voice_and_the_cost_elsewhere(tmp_path: Path) -> None:
     from avatar_agent.train.card import _adapt_line
 
@@ -104,3 +121,26 @@ def test_card_of_a_fine_tuned_run_with_real_speech_names_source_and_licence(
     card = " ".join(write_card(tmp_path, tmp_path / "card.md").read_text().split())
     assert "No real recording is trained on." in card and "Fine-tuned" not in card
     assert "Trained only on synthetic speech" in card
+
+
+def test_status_quotes_the_lip_shape_aucs_when_evaluated(tmp_path: Path) -> None:
+    from avatar_agent.train.card import _status
+
+    row = {"r": 0.70, "lag_ms": 0.0, "closure": 0.83, "rest": 0.96, "jitter": 0.045}
+    shape = {"rounding_auc": 0.87, "labiodental_auc": 0.845}
+    base = {"r": 0.53, "lag_ms": 0.0, "closure": 0.08, "rest": 0.96, "jitter": 0.11}
+    metrics = {
+        "student int8 (ONNX, 1 step)": {"all": row | shape},
+        "loudness baseline": {"all": base | {"rounding_auc": 0.54, "labiodental_auc": 0.5}},
+    }
+    (tmp_path / "metrics.json").write_text(json.dumps(metrics))
+    status = _status(tmp_path)
+    assert "- r 0.70 (target 0.8): NOT met" in status
+    assert (
+        "rounded vs spread AUC 0.87, /f v/ lip tuck AUC 0.84 (loudness baseline 0.54 / 0.50)"
+        in (status)
+    )
+    (tmp_path / "metrics.json").write_text(
+        json.dumps({"student int8 (ONNX, 1 step)": {"all": row}})
+    )
+    assert "lip tuck" not in _status(tmp_path)  # evaluated before the lip-shape metrics
