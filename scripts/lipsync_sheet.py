@@ -5,9 +5,12 @@ Drives the default avatar with a motion model on one held-out utterance of a run
 opening against the phone-derived reference and the training target (bilabials marked),
 and a row of rendered frames at /p b m/ (should be shut) and open vowels (should be open),
 each labelled with its phone and predicted opening; prints the peak predicted and target
-openings.
+openings. With ``--shapes`` the frames are vowel shapes instead: rounded /uw uh ow ao w/
+(should pucker), spread /iy ih eh ae ey/ (should stretch) and /f v/ (lower lip tucked), each
+labelled with the predicted rounding (funnel + pucker - stretch) or lip tuck.
 
     .venv/bin/python scripts/lipsync_sheet.py --run out/train [--model M] [--group human]
+        [--shapes]
 """
 
 from __future__ import annotations
@@ -26,7 +29,8 @@ from avatar_agent.avatar import load_avatar  # noqa: E402
 from avatar_agent.generator.driver import drive_track, make_driver  # noqa: E402
 from avatar_agent.motion import PARAM_INDEX  # noqa: E402
 from avatar_agent.render.renderer import CPURenderer  # noqa: E402
-from avatar_agent.train.phones import BILABIAL  # noqa: E402
+from avatar_agent.train.metrics import SPREAD  # noqa: E402
+from avatar_agent.train.phones import BILABIAL, LABIODENTAL, ROUNDED  # noqa: E402
 from avatar_agent.train.pipeline import eval_items  # noqa: E402
 from avatar_agent.train.targets import lip_openness, mouth_targets  # noqa: E402
 
@@ -40,8 +44,10 @@ def main() -> None:
     ap.add_argument("--model", default=None, help="ONNX model (default: the embedded one)")
     ap.add_argument("--group", default="human")
     ap.add_argument("--index", type=int, default=0, help="which utterance of the group")
-    ap.add_argument("--out", default="out/lipsync_sheet.png")
+    ap.add_argument("--shapes", action="store_true", help="vowel shapes and /f v/ instead")
+    ap.add_argument("--out", default=None, help="default out/lipsync_sheet[_shapes].png")
     a = ap.parse_args()
+    a.out = a.out or ("out/lipsync_sheet_shapes.png" if a.shapes else "out/lipsync_sheet.png")
     item = [i for i in eval_items(Path(a.run)) if i.group == a.group][a.index]
     driver = make_driver("learned", fps=25.0, model=a.model)
     track = drive_track(driver, item.samples16k, chunk=8)
@@ -53,7 +59,20 @@ def main() -> None:
     t = np.arange(len(opening)) / 25.0
 
     picks: list[tuple[int, str]] = []
-    for p in item.phones:
+    rounding = (
+        vals[:, PARAM_INDEX["mouthFunnel"]]
+        + vals[:, PARAM_INDEX["mouthPucker"]]
+        - 0.5 * vals[:, PARAM_INDEX["mouthStretchLeft"]]
+        - 0.5 * vals[:, PARAM_INDEX["mouthStretchRight"]]
+    )
+    tuck = vals[:, PARAM_INDEX["mouthRollLower"]]
+    kinds = (ROUNDED, SPREAD, LABIODENTAL)
+    for p in item.phones if a.shapes else ():
+        mid = int((p.start + p.end) / 2 * 25)
+        kind = next((k for k in kinds if p.symbol in k), None)
+        if mid < len(opening) and kind and sum(s in kind for _, s in picks) < 2:
+            picks.append((mid, p.symbol))
+    for p in () if a.shapes else item.phones:
         mid = int((p.start + p.end) / 2 * 25)
         if mid >= len(opening):
             continue
@@ -71,7 +90,13 @@ def main() -> None:
         h, w = img.shape[:2]
         crop = img[int(h * 0.45) : int(h * 0.95), int(w * 0.2) : int(w * 0.8)]
         crop = cv2.resize(crop, (240, 200))
-        tiles.append((crop, f"/{sym.lower()}/ {k / 25:.2f}s open {opening[k]:.2f}"))
+        if not a.shapes:
+            what = f"open {opening[k]:.2f}"
+        elif sym in LABIODENTAL:
+            what = f"tuck {tuck[k]:.2f}"
+        else:
+            what = f"round {rounding[k]:+.2f}"
+        tiles.append((crop, f"/{sym.lower()}/ {k / 25:.2f}s {what}"))
 
     fig = plt.figure(figsize=(2.4 * max(len(tiles), 4), 6.2))
     ax = fig.add_axes([0.05, 0.62, 0.9, 0.33])
