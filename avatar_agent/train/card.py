@@ -562,11 +562,10 @@ def write_eval_page(run: Path, out: Path) -> Path:
         "(`mouthFunnel + mouthPucker - mouthStretch`, mean over the phone) than a spread\n"
         "/iy ih eh ae ey/: vowel shapes, not just opening; /f v/ lip tuck = AUC that /f v/ show\n"
         "more `mouthRollLower` (peak over the phone) than the other consonants (not /p b m w/);\n"
-        "jitter = mean |second\n"
-        "difference| of the opening on speech frames. Every driver runs the streaming path\n"
-        "(8-frame chunks, look-ahead) on voices held out of training. The last row scores the\n"
-        "phone-timed training targets themselves (coarticulated visemes): what a perfect model\n"
-        "of this audio would reach under these metrics.\n\n"
+        "jitter = mean |second difference| of the opening on speech frames. Every driver runs\n"
+        "the streaming path (8-frame chunks, look-ahead) on voices held out of training. The\n"
+        "last row scores the phone-timed training targets themselves (coarticulated visemes):\n"
+        "what a perfect model of this audio would reach under these metrics.\n\n"
         f"{_TARGETS}\n\n{table}\n"
     )
     return out
