@@ -90,6 +90,8 @@ def test_lip_shape_aucs_rank_rounded_vowels_and_tucked_lips() -> None:
     m = lip_shape_metrics([wrong], [wrong], [phones])
     assert m["rounding_auc"] == 0.0 and m["labiodental_auc"] == 0.0
     assert np.isnan(lip_shape_metrics([np.zeros(5)], [np.zeros(5)], [[]])["rounding_auc"])
+    empty = lip_shape_metrics([np.zeros(0)], [np.zeros(0)], [phones])  # no frames: no phones
+    assert empty["n_rounded"] == 0 and np.isnan(empty["labiodental_auc"])
 
 
 @pytest.fixture(scope="module")

@@ -168,6 +168,8 @@ def lip_shape_metrics(
     other: list[float] = []
     for rnd, tk, ph in zip(rounding, tuck, phones, strict=True):
         n = len(rnd)
+        if n == 0:
+            continue
         centre = (np.arange(n) + 0.5) / FPS
         lo_t, hi_t = np.arange(n) / FPS, (np.arange(n) + 1) / FPS
         for p in ph:
