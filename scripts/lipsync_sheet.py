@@ -5,7 +5,7 @@ Drives the default avatar with a motion model on one held-out utterance of a run
 opening against the phone-derived reference and the training target (bilabials marked),
 and a row of rendered frames at /p b m/ (should be shut) and open vowels (should be open),
 each labelled with its phone and predicted opening; prints the peak predicted and target
-openings. With ``--shapes`` the frames are vowel shapes instead: rounded /uw uh ow ao w/
+openings. With ``--shapes`` the frames are vowel shapes instead: rounded /uw uh ow oy ao w/
 (should pucker), spread /iy ih eh ae ey/ (should stretch) and /f v/ (lower lip tucked), each
 labelled with the predicted rounding (funnel + pucker - stretch) or lip tuck.
 
