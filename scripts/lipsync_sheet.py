@@ -29,7 +29,7 @@ from avatar_agent.avatar import load_avatar  # noqa: E402
 from avatar_agent.generator.driver import drive_track, make_driver  # noqa: E402
 from avatar_agent.motion import PARAM_INDEX  # noqa: E402
 from avatar_agent.render.renderer import CPURenderer  # noqa: E402
-from avatar_agent.train.metrics import SPREAD  # noqa: E402
+from avatar_agent.train.metrics import SPREAD, lip_shape_signals  # noqa: E402
 from avatar_agent.train.phones import BILABIAL, LABIODENTAL, ROUNDED  # noqa: E402
 from avatar_agent.train.pipeline import eval_items  # noqa: E402
 from avatar_agent.train.targets import lip_openness, mouth_targets  # noqa: E402
@@ -59,13 +59,7 @@ def main() -> None:
     t = np.arange(len(opening)) / 25.0
 
     picks: list[tuple[int, str]] = []
-    rounding = (
-        vals[:, PARAM_INDEX["mouthFunnel"]]
-        + vals[:, PARAM_INDEX["mouthPucker"]]
-        - 0.5 * vals[:, PARAM_INDEX["mouthStretchLeft"]]
-        - 0.5 * vals[:, PARAM_INDEX["mouthStretchRight"]]
-    )
-    tuck = vals[:, PARAM_INDEX["mouthRollLower"]]
+    rounding, tuck = lip_shape_signals(vals)
     kinds = (ROUNDED, SPREAD, LABIODENTAL)
     for p in item.phones if a.shapes else ():
         mid = int((p.start + p.end) / 2 * 25)

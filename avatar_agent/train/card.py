@@ -247,10 +247,9 @@ def _lookahead_line(run: Path) -> str:
 
 def _capacity_line(run: Path) -> str:
     """A wider network (``scripts/capacity_check.py``): does size buy generalisation?"""
-    path = run / "capacity.json"
-    if not path.exists():
+    c = _load(run, "capacity.json")
+    if not c:
         return "- wider network: not evaluated for this run (`scripts/capacity_check.py`)"
-    c = json.loads(path.read_text())
     a, b = c["without"], c["with"]
     parts = _pairs(a, b, [(g, g) for g in ("all", "human", "piper", "ivr", "festival", "espeak")])
     size = f"{c['hidden']} backbone / {c['audio_hidden']} audio channels"

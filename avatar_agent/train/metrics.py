@@ -43,6 +43,7 @@ __all__ = [
     "OPEN",
     "SPREAD",
     "lip_shape_metrics",
+    "lip_shape_signals",
     "lipsync_metrics",
     "track_metrics",
 ]
@@ -199,6 +200,19 @@ _STRETCH = [PARAM_INDEX["mouthStretchLeft"], PARAM_INDEX["mouthStretchRight"]]
 _TUCK = PARAM_INDEX["mouthRollLower"]
 
 
+def lip_shape_signals(track: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The per-frame rounding and lip tuck that :func:`lip_shape_metrics` scores.
+
+    Args:
+        track: Motion ``(T, P)`` in the order of :data:`~avatar_agent.motion.PARAMS`.
+
+    Returns:
+        ``mouthFunnel + mouthPucker - mouthStretch`` (both sides' mean) and
+        ``mouthRollLower``, each ``(T,)``.
+    """
+    return track[:, _ROUND].sum(1) - track[:, _STRETCH].mean(1), track[:, _TUCK]
+
+
 def track_metrics(
     tracks: Sequence[np.ndarray], phones: Sequence[Sequence[Phone]]
 ) -> dict[str, float]:
@@ -215,9 +229,5 @@ def track_metrics(
     sync = lipsync_metrics(
         [t[:, _JAW] - t[:, _CLOSE] for t in tracks], [t[:, _JAW] for t in tracks], phones
     )
-    shape = lip_shape_metrics(
-        [t[:, _ROUND].sum(1) - t[:, _STRETCH].mean(1) for t in tracks],
-        [t[:, _TUCK] for t in tracks],
-        phones,
-    )
-    return sync | shape
+    shape = [lip_shape_signals(t) for t in tracks]
+    return sync | lip_shape_metrics([r for r, _ in shape], [k for _, k in shape], phones)
