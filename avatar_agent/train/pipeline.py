@@ -8,6 +8,7 @@ Everything lives in one run folder (default ``out/train``):
 ``clips_train.npz``  augmented training clips (audio features + motion targets)
 ``clips_real.npz``   clips of the real recordings trained on (only with ``real_copies``;
                      ``data_real.json`` describes them)
+``whisper_train.npy`` Whisper features of the training clips (only with ``whisper_weight``)
 ``stats.npz``        normalisation statistics
 ``teacher.pt``       teacher checkpoint (resume); ``teacher/`` the diffusers model folder
 ``student.pt``       distillation checkpoint (resume); ``student/`` the one-step student
@@ -34,6 +35,7 @@ from avatar_agent.train.config import CONFIGS, TrainConfig
 __all__ = [
     "load_or_create_config",
     "stage_data",
+    "stage_whisper",
     "stage_teacher",
     "stage_distill",
     "stage_export",
@@ -149,6 +151,7 @@ def stage_data(
         add_eval_engines(corpus_dir, cfg.engines or ENGINES)
     if (run / "data.json").exists() and (run / "clips_train.npz").exists():
         summary = {**json.loads((run / "data.json").read_text()), "reused": True}
+        stage_whisper(run, cfg, jobs=jobs, progress=progress)
         return {**summary, **_real_clips(run, cfg, corpus_dir, jobs, progress)}
     if corpus_built:
         build_corpus(
@@ -161,6 +164,7 @@ def stage_data(
         )
     (run / "corpus_path.txt").write_text(str(corpus_dir.resolve()) + "\n")
     train = load_corpus(corpus_dir, split="train")
+    audios: list[np.ndarray] | None = [] if cfg.whisper_weight > 0 else None
     clips = build_clips(
         train,
         copies=cfg.copies,
@@ -168,8 +172,11 @@ def stage_data(
         jobs=jobs,
         progress=progress,
         closure_overshoot=cfg.closure_overshoot,
+        audio_out=audios,
     )
     save_clips(clips, run / "clips_train.npz")
+    if audios is not None:
+        _save_whisper(run, cfg, audios, progress)
     mm, ms, om, os_ = clip_stats(clips)
     np.savez(run / "stats.npz", mel_mean=mm, mel_std=ms, motion_mean=om, motion_std=os_)
     frames = int(sum(len(c.motion) for c in clips))
@@ -183,6 +190,62 @@ def stage_data(
     }
     (run / "data.json").write_text(json.dumps(summary, indent=2) + "\n")
     return {**summary, **_real_clips(run, cfg, corpus_dir, jobs, progress)}
+
+
+def _save_whisper(run: Path, cfg: TrainConfig, audios: list[np.ndarray], progress: bool) -> None:
+    """Encode the training clips' audio with Whisper; writes ``whisper_train.npy``."""
+    from tqdm import tqdm
+
+    from avatar_agent.train.data import save_whisper
+    from avatar_agent.train.whisper import WhisperEncoder
+
+    t0 = time.perf_counter()
+    enc = WhisperEncoder(threads=cfg.threads)
+    feats: list[np.ndarray] = []
+    step = 64  # clips per call: ~4 Whisper windows
+    for i in tqdm(range(0, len(audios), step), desc="whisper", disable=not progress):
+        part = audios[i : i + step]
+        feats += enc.encode_many(part, [len(a) // 640 for a in part])
+    save_whisper(feats, run / "whisper_train.npy")
+    log.info("Whisper features of %d clips in %.0f s", len(feats), time.perf_counter() - t0)
+
+
+def stage_whisper(run: Path, cfg: TrainConfig, *, jobs: int = 2, progress: bool = True) -> None:
+    """Whisper features of a run's existing clips (``whisper_weight > 0``; else nothing).
+
+    Clips are deterministic in the seed, so the clips' audio is rebuilt from the corpus
+    exactly as :func:`stage_data` made it (checked against the saved log-mel) and encoded.
+
+    Raises:
+        RuntimeError: The rebuilt clips differ from the saved ones.
+    """
+    from avatar_agent.train.corpus.build import load_corpus
+    from avatar_agent.train.data import build_clips, load_clips
+
+    if cfg.whisper_weight <= 0 or (run / "whisper_train.npy").exists():
+        return
+    corpus_dir = Path((run / "corpus_path.txt").read_text().strip())
+    saved = load_clips(run / "clips_train.npz")
+    audios: list[np.ndarray] = []
+    clips = build_clips(
+        load_corpus(corpus_dir, split="train"),
+        copies=cfg.copies,
+        seed=cfg.seed,
+        jobs=jobs,
+        progress=progress,
+        closure_overshoot=cfg.closure_overshoot,
+        audio_out=audios,
+    )
+    same = len(clips) == len(saved) and all(
+        np.array_equal(a.mel, b.mel) for a, b in zip(clips[::97], saved[::97], strict=True)
+    )
+    if not same:
+        raise RuntimeError(
+            f"the clips rebuilt from {corpus_dir} differ from {run / 'clips_train.npz'}; "
+            "build the run's data anew (new --run) to train with Whisper features"
+        )
+    del clips, saved
+    _save_whisper(run, cfg, audios, progress)
 
 
 def _real_clips(run: Path, cfg: TrainConfig, corpus_dir: Path, jobs: int, progress: bool) -> dict:
@@ -236,9 +299,11 @@ def _real_clips(run: Path, cfg: TrainConfig, corpus_dir: Path, jobs: int, progre
 
 def _train_clips(run: Path, cfg: TrainConfig) -> list:
     """The clips a run trains on: the synthetic ones, plus the real ones if configured."""
-    from avatar_agent.train.data import load_clips
+    from avatar_agent.train.data import attach_whisper, load_clips
 
     synthetic = load_clips(run / "clips_train.npz")
+    if cfg.whisper_weight > 0:
+        attach_whisper(synthetic, run / "whisper_train.npy")
     if cfg.real_copies > 0:
         return synthetic + load_clips(run / "clips_real.npz")
     return synthetic
@@ -427,10 +492,10 @@ def train_variant(
 ) -> dict:
     """Train a variant of a run on the run's own data and evaluate its student (ablations).
 
-    The run's clips, statistics and corpus are linked into ``sub`` (and its teacher too unless
-    ``new_teacher``; clips of real recordings, if the variant trains on them, are built in
-    ``sub``); ``sub`` keeps its own ``config.json`` once written, so an interrupted or
-    finished variant resumes instead of starting over.
+    The run's clips, statistics, corpus and Whisper features are linked into ``sub`` (and its
+    teacher too unless ``new_teacher``; clips of real recordings, if the variant trains on
+    them, are built in ``sub``); ``sub`` keeps its own ``config.json`` once written, so an
+    interrupted or finished variant resumes instead of starting over.
 
     Args:
         run: Finished run whose data (and teacher) the variant shares.
@@ -444,7 +509,10 @@ def train_variant(
         The variant's metrics (as :func:`stage_eval`, without the teacher row).
     """
     sub.mkdir(parents=True, exist_ok=True)
-    for name in _SHARED_INPUTS + (() if new_teacher else ("teacher",)):
+    shared = _SHARED_INPUTS + (() if new_teacher else ("teacher",))
+    if (run / "whisper_train.npy").exists():  # the clips' Whisper features, if the run has them
+        shared += ("whisper_train.npy",)
+    for name in shared:
         dst = sub / name
         if not dst.exists():  # read-only inputs: linked, not copied
             dst.symlink_to((run / name).resolve())
@@ -454,6 +522,8 @@ def train_variant(
         cfg.save(sub / "config.json")
     if cfg.real_copies > 0:  # the real recordings' clips are the variant's own
         stage_data(sub, cfg, progress=progress)
+    if new_teacher:
+        stage_whisper(sub, cfg, progress=progress)
     if new_teacher:
         stage_teacher(sub, cfg, progress=progress)
     stage_distill(sub, cfg, progress=progress)

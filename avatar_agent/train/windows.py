@@ -36,12 +36,15 @@ class Clip:
         motion: ``(T, P)`` float32 motion targets at 25 fps.
         state: ``(T,)`` int8 state index per frame.
         expression: ``(T, E)`` float16 expression vector per frame.
+        whisper: ``(T, 384)`` float16 Whisper encoder features of the clip's audio
+            (:mod:`~avatar_agent.train.whisper`), or None.
     """
 
     mel: np.ndarray
     motion: np.ndarray
     state: np.ndarray
     expression: np.ndarray
+    whisper: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         t = len(self.motion)
@@ -49,6 +52,8 @@ class Clip:
             raise ValueError(f"mel rows {self.mel.shape[0]} != 4 * frames {t}")
         if self.state.shape != (t,) or self.expression.shape != (t, N_EXPRESSIONS):
             raise ValueError("state/expression length must match motion frames")
+        if self.whisper is not None and len(self.whisper) != t:
+            raise ValueError(f"whisper frames {len(self.whisper)} != motion frames {t}")
 
 
 def mel_of(samples16k: np.ndarray, n_frames: int) -> np.ndarray:
@@ -81,6 +86,11 @@ class Batch:
         expression: ``(B, L, E)``.
         gen: ``(B, L)`` bool, frames to generate.
         ctx_start: ``(B,)`` bool, windows at the stream start (context is the rest pose).
+        whisper: ``(B, L, 384)`` Whisper features of the window's audio (None when no clip
+            has them).
+        whisper_mask: ``(B, L)`` 1 where ``whisper`` holds the features of the audio the
+            window's log-mel shows (0 outside the clip, on silenced look-ahead, or for clips
+            without features).
     """
 
     motion: np.ndarray
@@ -90,6 +100,8 @@ class Batch:
     expression: np.ndarray
     gen: np.ndarray
     ctx_start: np.ndarray
+    whisper: np.ndarray | None = None
+    whisper_mask: np.ndarray | None = None
 
 
 class WindowSampler:
@@ -132,6 +144,8 @@ class WindowSampler:
         self.p_no_lookahead = p_no_lookahead
         self.p_stream_start = p_stream_start
         self.spec_augment = spec_augment
+        self._wdim = next((c.whisper.shape[1] for c in clips if c.whisper is not None), 0)
+        self.has_whisper = self._wdim > 0
 
     def sample(self, batch: int, n: int | None = None) -> Batch:
         """Draw ``batch`` windows, all with the same chunk length (so they stack).
@@ -158,6 +172,8 @@ class WindowSampler:
         state = np.zeros((batch, length, len(STATES)), np.float32)
         expr = np.zeros((batch, length, N_EXPRESSIONS), np.float32)
         starts = np.zeros(batch, bool)
+        whisper = np.zeros((batch, length, self._wdim), np.float32) if self.has_whisper else None
+        wmask = np.zeros((batch, length), np.float32) if self.has_whisper else None
         idx = rng.choice(len(self.clips), size=batch, p=self._p)
         for b, k in enumerate(idx):
             clip = self.clips[k]
@@ -175,6 +191,9 @@ class WindowSampler:
                 st = clip.state[s:e]
                 state[b, np.arange(s - lo, e - lo), st] = 1.0
                 expr[b, s - lo : e - lo] = clip.expression[s:e]
+                if whisper is not None and clip.whisper is not None:
+                    whisper[b, s - lo : e - lo] = clip.whisper[s:e]
+                    wmask[b, s - lo : e - lo] = 1.0  # type: ignore[index]
             # frames outside the clip: rest pose, silence, the nearest frame's labels
             if s - lo > 0:
                 state[b, : s - lo, clip.state[0]] = 1.0
@@ -184,6 +203,8 @@ class WindowSampler:
                 expr[b, e - lo :] = clip.expression[t - 1]
             if la and rng.random() < self.p_no_lookahead:
                 mel[b, 4 * (c + n) :] = SILENCE_MEL
+                if wmask is not None:
+                    wmask[b, c + n :] = 0.0
         if self.spec_augment is not None:
             self.spec_augment(mel, rng)
         role = np.zeros((batch, length, 3), np.float32)
@@ -192,7 +213,7 @@ class WindowSampler:
         role[:, c + n :, 2] = 1.0
         gen = np.zeros((batch, length), bool)
         gen[:, c : c + n] = True
-        return Batch(motion, role, mel, state, expr, gen, starts)
+        return Batch(motion, role, mel, state, expr, gen, starts, whisper, wmask)
 
 
 def clip_stats(clips: list[Clip]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

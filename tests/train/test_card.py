@@ -144,3 +144,32 @@ def test_status_quotes_the_lip_shape_aucs_when_evaluated(tmp_path: Path) -> None
         json.dumps({"student int8 (ONNX, 1 step)": {"all": row}})
     )
     assert "lip tuck" not in _status(tmp_path)  # evaluated before the lip-shape metrics
+
+
+def test_whisper_line_judges_the_gain_and_says_whether_this_model_has_it(tmp_path: Path) -> None:
+    from avatar_agent.train.card import _earlier_base_line, _whisper_line
+
+    assert "not evaluated for this run" in _whisper_line(tmp_path, {})
+    a = {"all": _row(0.832, 0.701, 400), "piper": _row(0.706, 0.599, 102)}
+    b = {"all": _row(0.873, 0.715, 400), "piper": _row(0.784, 0.626, 102)}
+    (tmp_path / "whisper.json").write_text(json.dumps({
+        "whisper_weight": 0.3, "teacher_steps": 12000, "distill_steps": 3000, "seed": 0,
+        "without": a, "with": b,
+    }))  # fmt: skip
+    shipped = _whisper_line(tmp_path, {"whisper_weight": 0.3})
+    assert "all r 0.701 -> 0.715, closures 83.2 -> 87.3 %" in shipped
+    assert "piper r 0.599 -> 0.626, closures 70.6 -> 78.4 %" in shipped
+    assert "a measurable gain" in shipped and "this model has it" in shipped
+    assert "--weight 0.3" in shipped
+    assert "not used" in _whisper_line(tmp_path, {"whisper_weight": 0.0})
+    # closures up by less than the seed-to-seed gap: no gain
+    (tmp_path / "seed.json").write_text(json.dumps({"without": a, "with": {
+        "all": _row(0.782, 0.713, 400)}}))  # fmt: skip
+    assert "no gain beyond chance" in _whisper_line(tmp_path, {"whisper_weight": 0.3})
+    # checks measured against an earlier model are labelled as such
+    (tmp_path / "metrics.json").write_text(json.dumps({"student int8 (1 step)": b}))
+    line = _earlier_base_line(tmp_path)
+    assert "(seed) were measured on the model before this one" in line
+    assert "int8 r 0.701, closures 83.2 %" in line
+    (tmp_path / "metrics.json").write_text(json.dumps({"student int8 (1 step)": a}))
+    assert _earlier_base_line(tmp_path) == ""

