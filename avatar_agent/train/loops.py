@@ -106,8 +106,8 @@ def train_teacher(
 
     With ``cfg.aux_weight > 0`` the loss adds the mouth probe's error
     (:mod:`~avatar_agent.train.probe`); with ``cfg.whisper_weight > 0`` the Whisper head's
-    (:func:`whisper_loss`; the sampler's clips need their features). Both heads are saved in
-    the checkpoint only.
+    (:mod:`~avatar_agent.train.whisper`; the sampler's clips need their features; a fine-tune
+    starts from ``init_from``'s head). Both heads are saved in the checkpoint only.
 
     Args:
         cfg: Training config (``teacher_steps``, ``teacher_lr``, ``batch``, ``p_uncond``…).

@@ -113,11 +113,14 @@ class WhisperEncoder:
         return out[0, : 2 * n].reshape(n, 2, WHISPER_DIM).mean(1)
 
     def encode(self, audio16k: np.ndarray, n_frames: int) -> np.ndarray:
-        """Features of one track, ``(n_frames, 384)`` float32 (longer than 30 s: in pieces).
+        """Features of one track (longer than 30 s: in pieces).
 
         Args:
             audio16k: Mono 16 kHz samples (zero-padded or cut to ``n_frames`` frames).
             n_frames: Motion frames at 25 fps.
+
+        Returns:
+            ``(n_frames, 384)`` float32.
         """
         return self.encode_many([audio16k], [n_frames])[0]
 
