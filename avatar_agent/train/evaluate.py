@@ -30,6 +30,7 @@ __all__ = [
     "lipsync_metrics",
     "evaluate_driver",
     "evaluate_targets",
+    "metrics_by_group",
     "torch_driver",
 ]
 
@@ -137,14 +138,8 @@ def evaluate_driver(
     Returns:
         ``{group: metrics}`` including ``"all"``.
     """
-    per: dict[str, tuple[list, list]] = {}
-    for it in items:
-        track = drive_track(driver, it.samples16k, chunk=chunk).values
-        for g in (it.group, "all"):
-            lists = per.setdefault(g, ([], []))
-            lists[0].append(track)
-            lists[1].append(it.phones)
-    return {g: track_metrics(*v) for g, v in per.items()}
+    return metrics_by_group(items, [drive_track(driver, it.samples16k, chunk=chunk).values
+                                    for it in items])  # fmt: skip
 
 
 def evaluate_targets(items: Sequence[EvalItem]) -> dict[str, dict[str, float]]:
@@ -161,12 +156,28 @@ def evaluate_targets(items: Sequence[EvalItem]) -> dict[str, dict[str, float]]:
     """
     from avatar_agent.train.targets import mouth_targets
 
-    per: dict[str, tuple[list, list]] = {}
+    tracks = []
     for it in items:
         n = -(-len(it.samples16k) * int(FPS) // 16000)  # the frames drive_track produces
-        v = lip_contact(mouth_targets(it.phones, n, FPS).values)  # as the driver shows it
+        tracks.append(lip_contact(mouth_targets(it.phones, n, FPS).values))  # as shown
+    return metrics_by_group(items, tracks)
+
+
+def metrics_by_group(
+    items: Sequence[EvalItem], tracks: Sequence[np.ndarray]
+) -> dict[str, dict[str, float]]:
+    """:func:`~avatar_agent.train.metrics.track_metrics` per voice group and over ``all``.
+
+    Args:
+        items: Held-out utterances.
+        tracks: Per item, its motion ``(T, P)`` at 25 fps.
+
+    Returns:
+        ``{group: metrics}`` including ``"all"``.
+    """
+    per: dict[str, tuple[list, list]] = {}
+    for it, track in zip(items, tracks, strict=True):
         for g in (it.group, "all"):
-            lists = per.setdefault(g, ([], []))
-            lists[0].append(v)
-            lists[1].append(it.phones)
+            per.setdefault(g, ([], []))[0].append(track)
+            per[g][1].append(it.phones)
     return {g: track_metrics(*v) for g, v in per.items()}

@@ -140,7 +140,7 @@ def stage_data(
         build_corpus,
         load_corpus,
     )
-    from avatar_agent.train.data import build_clips, save_clips
+    from avatar_agent.train.data import save_clips
     from avatar_agent.train.windows import clip_stats
 
     t0 = time.perf_counter()
@@ -165,15 +165,7 @@ def stage_data(
     (run / "corpus_path.txt").write_text(str(corpus_dir.resolve()) + "\n")
     train = load_corpus(corpus_dir, split="train")
     audios: list[np.ndarray] | None = [] if cfg.whisper_weight > 0 else None
-    clips = build_clips(
-        train,
-        copies=cfg.copies,
-        seed=cfg.seed,
-        jobs=jobs,
-        progress=progress,
-        closure_overshoot=cfg.closure_overshoot,
-        audio_out=audios,
-    )
+    clips = _synthetic_clips(train, cfg, jobs, progress, audios)
     save_clips(clips, run / "clips_train.npz")
     if audios is not None:
         _save_whisper(run, cfg, audios, progress)
@@ -190,6 +182,23 @@ def stage_data(
     }
     (run / "data.json").write_text(json.dumps(summary, indent=2) + "\n")
     return {**summary, **_real_clips(run, cfg, corpus_dir, jobs, progress)}
+
+
+def _synthetic_clips(
+    utts: list, cfg: TrainConfig, jobs: int, progress: bool, audio_out: list | None = None
+) -> list:
+    """The run's training clips of its corpus's training utterances (seeded: reproducible)."""
+    from avatar_agent.train.data import build_clips
+
+    return build_clips(
+        utts,
+        copies=cfg.copies,
+        seed=cfg.seed,
+        jobs=jobs,
+        progress=progress,
+        closure_overshoot=cfg.closure_overshoot,
+        audio_out=audio_out,
+    )
 
 
 def _save_whisper(run: Path, cfg: TrainConfig, audios: list[np.ndarray], progress: bool) -> None:
@@ -220,22 +229,14 @@ def stage_whisper(run: Path, cfg: TrainConfig, *, jobs: int = 2, progress: bool 
         RuntimeError: The rebuilt clips differ from the saved ones.
     """
     from avatar_agent.train.corpus.build import load_corpus
-    from avatar_agent.train.data import build_clips, load_clips
+    from avatar_agent.train.data import load_clips
 
     if cfg.whisper_weight <= 0 or (run / "whisper_train.npy").exists():
         return
     corpus_dir = Path((run / "corpus_path.txt").read_text().strip())
     saved = load_clips(run / "clips_train.npz")
     audios: list[np.ndarray] = []
-    clips = build_clips(
-        load_corpus(corpus_dir, split="train"),
-        copies=cfg.copies,
-        seed=cfg.seed,
-        jobs=jobs,
-        progress=progress,
-        closure_overshoot=cfg.closure_overshoot,
-        audio_out=audios,
-    )
+    clips = _synthetic_clips(load_corpus(corpus_dir, split="train"), cfg, jobs, progress, audios)
     same = len(clips) == len(saved) and all(
         np.array_equal(a.mel, b.mel) for a, b in zip(clips[::97], saved[::97], strict=True)
     )
@@ -297,12 +298,16 @@ def _real_clips(run: Path, cfg: TrainConfig, corpus_dir: Path, jobs: int, progre
     return {"real": real}
 
 
-def _train_clips(run: Path, cfg: TrainConfig) -> list:
-    """The clips a run trains on: the synthetic ones, plus the real ones if configured."""
+def _train_clips(run: Path, cfg: TrainConfig, *, whisper: bool = False) -> list:
+    """The clips a run trains on: the synthetic ones, plus the real ones if configured.
+
+    ``whisper``: give the synthetic clips their Whisper features (the teacher's term only
+    reads them; other stages would copy them into every batch for nothing).
+    """
     from avatar_agent.train.data import attach_whisper, load_clips
 
     synthetic = load_clips(run / "clips_train.npz")
-    if cfg.whisper_weight > 0:
+    if whisper and cfg.whisper_weight > 0:
         attach_whisper(synthetic, run / "whisper_train.npy")
     if cfg.real_copies > 0:
         return synthetic + load_clips(run / "clips_real.npz")
@@ -315,9 +320,9 @@ def stage_teacher(run: Path, cfg: TrainConfig, *, progress: bool = True) -> dict
     from avatar_agent.train.plots import plot_losses
 
     t0 = time.perf_counter()
-    clips = _train_clips(run, cfg)
+    clips = _train_clips(run, cfg, whisper=True)
     train_teacher(cfg, _sampler(cfg, clips), _stats(run), run, progress=progress)
-    plot_losses(run / "teacher.pt", run / "loss_teacher.png", "teacher (denoising loss)")
+    plot_losses(run / "teacher.pt", run / "loss_teacher.png", "teacher (training loss)")
     return {"seconds": time.perf_counter() - t0}
 
 

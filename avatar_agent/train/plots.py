@@ -12,6 +12,10 @@ __all__ = ["plot_losses"]
 def plot_losses(checkpoint: Path, out: Path, title: str) -> Path:
     """Plot the loss history stored in a checkpoint (raw and a 100-step running mean).
 
+    A teacher trained with auxiliary heads (mouth probe, Whisper distillation) stores their
+    losses too: their weighted terms and the denoising loss left over are drawn as running
+    means beside the total.
+
     Args:
         checkpoint: A ``teacher.pt``/``student.pt`` with a ``losses`` list.
         out: PNG path.
@@ -26,13 +30,29 @@ def plot_losses(checkpoint: Path, out: Path, title: str) -> Path:
     import matplotlib.pyplot as plt
     import torch
 
-    losses = np.asarray(torch.load(checkpoint, weights_only=False)["losses"], np.float64)
+    state = torch.load(checkpoint, weights_only=False)
+    losses = np.asarray(state["losses"], np.float64)
+    cfg = state.get("config", {})
+    terms = {
+        f"{name} term (x{cfg.get(weight, 0.0):g})": cfg.get(weight, 0.0)
+        * np.asarray(state[key], np.float64)
+        for name, key, weight in (
+            ("mouth probe", "probe_losses", "aux_weight"),
+            ("Whisper", "whisper_losses", "whisper_weight"),
+        )
+        if len(state.get(key, ())) == len(losses)
+    }
     fig, ax = plt.subplots(figsize=(7, 3.5), dpi=100)
     ax.plot(losses, lw=0.5, alpha=0.35, label="step")
     k = min(100, max(1, len(losses) // 10))
     if len(losses) >= k:
-        run = np.convolve(losses, np.ones(k) / k, mode="valid")
-        ax.plot(np.arange(k - 1, len(losses)), run, lw=1.5, label=f"mean of {k}")
+        steps = np.arange(k - 1, len(losses))
+        kernel = np.ones(k) / k
+        ax.plot(steps, np.convolve(losses, kernel, mode="valid"), lw=1.5, label=f"mean of {k}")
+        if terms:
+            rest = losses - sum(terms.values())
+            for label, y in {"denoising": rest, **terms}.items():
+                ax.plot(steps, np.convolve(y, kernel, mode="valid"), lw=1.0, label=label)
     ax.set_yscale("log")
     ax.set_xlabel("step")
     ax.set_ylabel("loss")

@@ -20,7 +20,7 @@ from torch.nn import functional as F  # noqa: N812
 from avatar_agent.generator.conditions import STATE_INDEX
 from avatar_agent.motion import PARAM_INDEX
 
-__all__ = ["ARTICULATION", "MouthProbe", "probe_loss"]
+__all__ = ["ARTICULATION", "AudioReadout", "MouthProbe", "probe_loss"]
 
 ARTICULATION: tuple[str, ...] = (
     "jawOpen", "mouthClose", "mouthFunnel", "mouthPucker", "mouthRollLower",
@@ -34,7 +34,31 @@ _IDX = torch.tensor([PARAM_INDEX[p] for p in ARTICULATION])
 _SPEAKING = STATE_INDEX["speaking"]
 
 
-class MouthProbe(nn.Module):
+class AudioReadout(nn.Module):
+    """Audio features ``(B, A, L)`` → ``(B, L, out)``: a 3-tap convolution, GELU, a 1×1 output.
+
+    Small on purpose: the denoiser's audio encoder has to carry the information, the head
+    only reads it out (±1 frame of extra context). Training aid only, never exported.
+    """
+
+    def __init__(self, audio_hidden: int, out: int, hidden: int) -> None:
+        """Create the head.
+
+        Args:
+            audio_hidden: Channels of the denoiser's audio features.
+            out: Channels predicted per frame.
+            hidden: Channels of the hidden layer.
+        """
+        super().__init__()
+        self.conv = nn.Conv1d(audio_hidden, hidden, 3, padding=1)
+        self.out = nn.Conv1d(hidden, out, 1)
+
+    def forward(self, audio: torch.Tensor) -> torch.Tensor:
+        """Predict the (normalised) targets per frame."""
+        return self.out(F.gelu(self.conv(audio))).transpose(1, 2)
+
+
+class MouthProbe(AudioReadout):
     """Audio features ``(B, A, L)`` → articulation channels ``(B, L, len(ARTICULATION))``."""
 
     def __init__(self, audio_hidden: int, hidden: int = 96) -> None:
@@ -44,13 +68,7 @@ class MouthProbe(nn.Module):
             audio_hidden: Channels of the denoiser's audio features.
             hidden: Channels of the probe's hidden layer.
         """
-        super().__init__()
-        self.conv = nn.Conv1d(audio_hidden, hidden, 3, padding=1)
-        self.out = nn.Conv1d(hidden, len(ARTICULATION), 1)
-
-    def forward(self, audio: torch.Tensor) -> torch.Tensor:
-        """Predict normalised articulation channels per frame."""
-        return self.out(F.gelu(self.conv(audio))).transpose(1, 2)
+        super().__init__(audio_hidden, len(ARTICULATION), hidden)
 
 
 def probe_loss(

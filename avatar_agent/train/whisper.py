@@ -23,10 +23,16 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-import torch
-from torch import nn
 
-__all__ = ["WHISPER_DIM", "WhisperEncoder", "WhisperHead", "whisper_log_mel"]
+from avatar_agent.train.probe import AudioReadout
+
+__all__ = [
+    "WHISPER_DIM",
+    "WhisperEncoder",
+    "WhisperHead",
+    "cross_voice_phone_match",
+    "whisper_log_mel",
+]
 
 WHISPER_DIM = 384
 """Channels of Whisper tiny's encoder output."""
@@ -167,11 +173,10 @@ class WhisperEncoder:
         return out
 
 
-class WhisperHead(nn.Module):
+class WhisperHead(AudioReadout):
     """Denoiser audio features ``(B, A, L)`` → Whisper features ``(B, L, 384)``.
 
-    A 3-tap convolution and a 1×1 output: the audio encoder has to carry the information,
-    the head only reads it out. Used in teacher training only (never exported).
+    Used in teacher training only (never exported).
     """
 
     def __init__(self, audio_hidden: int, hidden: int = 192) -> None:
@@ -181,10 +186,59 @@ class WhisperHead(nn.Module):
             audio_hidden: Channels of the denoiser's audio features.
             hidden: Channels of the head's hidden layer.
         """
-        super().__init__()
-        self.conv = nn.Conv1d(audio_hidden, hidden, 3, padding=1)
-        self.out = nn.Conv1d(hidden, WHISPER_DIM, 1)
+        super().__init__(audio_hidden, WHISPER_DIM, hidden)
 
-    def forward(self, audio: torch.Tensor) -> torch.Tensor:
-        """Predict normalised Whisper features per frame."""
-        return self.out(torch.nn.functional.gelu(self.conv(audio))).transpose(1, 2)
+
+_MATCH_TEXT = "My mother bought a blue shoe. She sees the fish in the pool."
+
+
+def _phone_means(feats: np.ndarray, phones: Sequence) -> list[tuple[str, np.ndarray]]:
+    """Mean feature of each speech phone at least two 25 fps frames long."""
+    from avatar_agent.train.phones import SILENCE
+
+    out = []
+    for p in phones:
+        a, b = round(p.start * 25), round(p.end * 25)
+        if p.symbol != SILENCE and b - a >= 2:
+            out.append((p.symbol, feats[a:b].mean(0)))
+    return out
+
+
+def _nearest_same(a: list[tuple[str, np.ndarray]], b: list[tuple[str, np.ndarray]]) -> float:
+    """Share of B's phones whose nearest A phone (cosine, each set centred) is the same."""
+
+    def unit(rows: np.ndarray) -> np.ndarray:
+        rows = rows - rows.mean(0)
+        return rows / np.linalg.norm(rows, axis=1, keepdims=True)
+
+    ua, ub = unit(np.stack([v for _, v in a])), unit(np.stack([v for _, v in b]))
+    nearest = np.argmax(ub @ ua.T, axis=1)
+    return float(np.mean([a[j][0] == s for j, (s, _) in zip(nearest, b, strict=True)]))
+
+
+def cross_voice_phone_match(encoder: WhisperEncoder) -> dict[str, float]:
+    """How well features name phones across voices: Whisper's against the model's log-mel.
+
+    Two espeak-ng voices (``en-us`` at 175 wpm, pitch 40; ``en-gb-scotland+f4`` at 150 wpm,
+    pitch 70) say the same sentence; each phone's mean feature of the second voice is
+    matched to the nearest phone of the first.
+
+    Args:
+        encoder: Whisper's encoder.
+
+    Returns:
+        ``{"whisper": share, "log-mel": share}`` of phones matched to the same phone.
+    """
+    from avatar_agent.audio import resample
+    from avatar_agent.train.corpus.espeak import EspeakVoice, synth
+    from avatar_agent.train.windows import mel_of
+
+    feats: dict[str, list] = {"whisper": [], "log-mel": []}
+    for voice in (EspeakVoice("en-us", "", 175, 40), EspeakVoice("en-gb-scotland", "f4", 150, 70)):
+        x, sr, phones = synth(_MATCH_TEXT, voice)
+        x = resample(x, sr, _SR)
+        n = -(-len(x) // _SAMPLES_PER_FRAME)
+        feats["whisper"].append(_phone_means(encoder.encode(x, n), phones))
+        mel = mel_of(x, n).astype(np.float32).reshape(n, -1)
+        feats["log-mel"].append(_phone_means(mel, phones))
+    return {k: _nearest_same(*v) for k, v in feats.items()}
