@@ -24,12 +24,13 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--run", default="out/train", help="evaluated run")
     ap.add_argument("--seed", type=int, default=1, help="the other seed")
+    ap.add_argument("--threads", type=int, default=None, help="torch threads (default: the run's)")
     a = ap.parse_args()
     run = Path(a.run)
     base = pipeline.load_or_create_config(run, None)
     if a.seed == base.seed:
         raise SystemExit(f"{run} was trained with seed {base.seed}; pick another")
-    cfg = dataclasses.replace(base, seed=a.seed)
+    cfg = dataclasses.replace(base, seed=a.seed, threads=a.threads or base.threads)
     pipeline.compare_variant(
         run,
         run / f"seed-{a.seed}",

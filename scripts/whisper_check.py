@@ -24,12 +24,13 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--run", default="out/train", help="evaluated run")
     ap.add_argument("--weight", type=float, default=1.0, help="whisper_weight of the variant")
+    ap.add_argument("--threads", type=int, default=None, help="torch threads (default: the run's)")
     a = ap.parse_args()
     run = Path(a.run)
     base = pipeline.load_or_create_config(run, None)
     if a.weight <= 0 or a.weight == base.whisper_weight:
         raise SystemExit(f"--weight must be > 0 and differ from the run's {base.whisper_weight}")
-    cfg = dataclasses.replace(base, whisper_weight=a.weight)
+    cfg = dataclasses.replace(base, whisper_weight=a.weight, threads=a.threads or base.threads)
     pipeline.compare_variant(
         run,
         run / f"whisper-{a.weight:g}",

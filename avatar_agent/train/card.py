@@ -250,16 +250,19 @@ def _lookahead_line(run: Path) -> str:
 
 
 def _capacity_line(run: Path) -> str:
-    """A wider network (``scripts/capacity_check.py``): does size buy generalisation?"""
+    """A larger network (``scripts/capacity_check.py``): does size buy generalisation?"""
     c = _load(run, "capacity.json")
     if not c:
-        return "- wider network: not evaluated for this run (`scripts/capacity_check.py`)"
+        return "- larger network: not evaluated for this run (`scripts/capacity_check.py`)"
     a, b = c["without"], c["with"]
     parts = _pairs(a, b, [(g, g) for g in ("all", "human", "piper", "ivr", "festival", "espeak")])
     size = f"{c['hidden']} backbone / {c['audio_hidden']} audio channels"
     size += f", {c['audio_layers']} audio convolutions"
+    if "before" in c:  # the size it was compared with
+        b0 = c["before"]
+        size += f"; before: {b0['hidden']} / {b0['audio_hidden']}, {b0['audio_layers']}"
     return (
-        f"- wider network ({size}; same clips, seed, {c['teacher_steps']} + "
+        f"- larger network ({size}; same clips, seed, {c['teacher_steps']} + "
         f"{c['distill_steps']} steps), int8 student before -> after: "
         + "; ".join(parts)
         + f" (`scripts/capacity_check.py --run RUN --hidden {c['hidden']} --audio-hidden "
@@ -469,10 +472,13 @@ def _whisper_line(run: Path, cfg: dict) -> str:
         and b["all"]["r"] >= a["all"]["r"] - 0.005
     )
     shipped = float(cfg.get("whisper_weight", 0.0)) == float(c["whisper_weight"])
+    own = int8_row(_load(run, "metrics.json"))
+    later = bool(own) and abs(own["all"]["r"] - b["all"]["r"]) > 1e-9
     verdict = (
         ("a measurable gain" if gain else "no gain beyond chance")
         + f" (closures must rise > {100 * margin:.1f} points); "
         + ("this model has it" if shipped else "not used")
+        + (" (the 'with' row is an earlier model; this one changed since)" if later else "")
     )
     return (
         f"- Whisper distillation (weight {c['whisper_weight']:g}; same clips, seed, "
@@ -490,7 +496,14 @@ def _earlier_base_line(run: Path) -> str:
     older = []
     for name in names:
         c = _load(run, f"{name}.json")
-        if c and own and abs(c["without"]["all"]["r"] - own["all"]["r"]) > 1e-9:
+        if (
+            c
+            and own
+            and not any(  # a check of this model has it as one of its two rows
+                (c.get(k) or {}).get("all") and abs(c[k]["all"]["r"] - own["all"]["r"]) <= 1e-9
+                for k in ("without", "with")
+            )
+        ):
             older.append((name, c["without"]["all"]))
     if not older:
         return ""
@@ -562,7 +575,7 @@ avatar-agent train install --run out/train  # copies the int8 model + this card 
 
 Seed {cfg.get("seed")}; the full config is stored in `config.json` of the run and inside
 every checkpoint.{_init_text(cfg)} Stage times of the shipped run on the 2-core development machine
-({cfg.get("threads")} torch thread(s)), partly shared with other jobs:
+({times.get("threads", cfg.get("threads"))} torch thread(s)), partly shared with other jobs:
 data ({data_what}) {times.get("data", 0) / 60:.1f} min,
 teacher {times.get("teacher", 0) / 60:.1f} min, distillation {times.get("distill", 0) / 60:.1f} min,
 export {times.get("export", 0) / 60:.1f} min: {total / 60:.0f} min of training in all

@@ -80,6 +80,13 @@ def test_capacity_line_quotes_the_sizes_and_both_runs(tmp_path: Path) -> None:
     assert "all r 0.701 -> 0.720, closures 83.0 -> 86.0 %" in line
     assert "piper r 0.599 -> 0.630, closures 70.6 -> 78.4 %" in line
     assert "--hidden 256 --audio-hidden 192 --audio-layers 2" in line
+    assert "before:" not in line
+    (tmp_path / "capacity.json").write_text(json.dumps({
+        "hidden": 192, "audio_hidden": 128, "audio_layers": 4, "teacher_steps": 12000,
+        "distill_steps": 3000, "seed": 0, "without": a, "with": b,
+        "before": {"hidden": 192, "audio_hidden": 128, "audio_layers": 0},
+    }))  # fmt: skip
+    assert "4 audio convolutions; before: 192 / 128, 0;" in _capacity_line(tmp_path)
 
 
 def test_adapt_line_names_the_tuned_voice_and_the_cost_elsewhere(tmp_path: Path) -> None:
@@ -168,8 +175,13 @@ def test_whisper_line_judges_the_gain_and_says_whether_this_model_has_it(tmp_pat
     assert "no gain beyond chance" in _whisper_line(tmp_path, {"whisper_weight": 0.3})
     # checks measured against an earlier model are labelled as such
     (tmp_path / "metrics.json").write_text(json.dumps({"student int8 (1 step)": b}))
+    assert "earlier model" not in _whisper_line(tmp_path, {"whisper_weight": 0.3})
     line = _earlier_base_line(tmp_path)
     assert "(seed) were measured on the model before this one" in line
     assert "int8 r 0.701, closures 83.2 %" in line
+    # a check whose variant is this model (its "with" row) is this model's own
+    (tmp_path / "capacity.json").write_text(json.dumps({"without": a, "with": b}))
+    assert "(seed) were" in _earlier_base_line(tmp_path)
     (tmp_path / "metrics.json").write_text(json.dumps({"student int8 (1 step)": a}))
     assert _earlier_base_line(tmp_path) == ""
+    assert "the 'with' row is an earlier model" in _whisper_line(tmp_path, {"whisper_weight": 0.3})

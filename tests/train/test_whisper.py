@@ -150,3 +150,13 @@ def test_stage_whisper_rebuilds_the_clips_audio_exactly(tmp_path: Path) -> None:
     assert all(c.whisper is not None and len(c.whisper) == len(c.motion) for c in clips)
     with pytest.raises(ValueError, match="rebuild it"):
         attach_whisper(clips[1:], run / "whisper_train.npy")
+
+
+def test_configs_saved_before_a_field_existed_read_as_they_were_trained() -> None:
+    from avatar_agent.train.config import TrainConfig
+
+    old = dict(TrainConfig().to_dict())
+    del old["whisper_weight"], old["audio_layers"]
+    cfg = TrainConfig.from_dict(old)
+    assert cfg.whisper_weight == 0.0 and cfg.audio_layers == 0
+    assert TrainConfig().audio_layers == 4 and TrainConfig().whisper_weight == 0.3
