@@ -27,7 +27,7 @@ import numpy as np
 import torch
 from scipy.fft import dct, idct
 from scipy.signal import lfilter
-from whisper_probe import MOUTH, Regressor, mouth_track  # scripts/ is on the path
+from whisper_probe import MOUTH, Regressor, mouth_track, print_rows  # scripts/ is on the path
 
 from avatar_agent.generator.conditions import STATE_INDEX
 from avatar_agent.train.evaluate import metrics_by_group
@@ -140,14 +140,7 @@ def main() -> None:
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     for kind in a.frontend:
-        res = probe(kind, Path(a.run), a)
-        for g, m in sorted(res.items()):
-            print(
-                f"{kind:>10} {g:>9}: r {m['r']:.3f}  closures {100 * m['closure']:.1f} %  "
-                f"rest {100 * m['rest']:.1f} %  open shut {100 * m['open_shut']:.1f} %  "
-                f"rounding {m['rounding_auc']:.2f}  /f v/ {m['labiodental_auc']:.2f}",
-                flush=True,
-            )
+        print_rows(kind, probe(kind, Path(a.run), a), width=10)
 
 
 if __name__ == "__main__":

@@ -183,14 +183,18 @@ def main() -> None:
     ev_mel = [mel_of(it.samples16k, -(-len(it.samples16k) * 25 // 16000)) for it in items]
     for kind in a.features:
         feats, ev = (wh, ev_wh) if kind == "whisper" else (mels, ev_mel)
-        res = _fit_and_score(kind, feats, mots, ev, items, a, wh)
-        for g, m in sorted(res.items()):
-            print(
-                f"{kind:>8} {g:>9}: r {m['r']:.3f}  closures {100 * m['closure']:.1f} %  "
-                f"rest {100 * m['rest']:.1f} %  open shut {100 * m['open_shut']:.1f} %  "
-                f"rounding {m['rounding_auc']:.2f}  /f v/ {m['labiodental_auc']:.2f}",
-                flush=True,
-            )
+        print_rows(kind, _fit_and_score(kind, feats, mots, ev, items, a, wh), width=8)
+
+
+def print_rows(kind: str, res: dict[str, dict[str, float]], *, width: int) -> None:
+    """One line of metrics per voice group of a stand-in (``kind`` right-aligned)."""
+    for g, m in sorted(res.items()):
+        print(
+            f"{kind:>{width}} {g:>9}: r {m['r']:.3f}  closures {100 * m['closure']:.1f} %  "
+            f"rest {100 * m['rest']:.1f} %  open shut {100 * m['open_shut']:.1f} %  "
+            f"rounding {m['rounding_auc']:.2f}  /f v/ {m['labiodental_auc']:.2f}",
+            flush=True,
+        )
 
 
 def _objs(v: list, _: np.ndarray) -> np.ndarray:

@@ -207,6 +207,7 @@ def _save_whisper(run: Path, cfg: TrainConfig, audios: list[np.ndarray], progres
 
     from avatar_agent.train.data import save_whisper
     from avatar_agent.train.whisper import WhisperEncoder
+    from avatar_agent.train.windows import SAMPLES_PER_FRAME
 
     t0 = time.perf_counter()
     enc = WhisperEncoder(threads=cfg.threads)
@@ -214,7 +215,7 @@ def _save_whisper(run: Path, cfg: TrainConfig, audios: list[np.ndarray], progres
     step = 64  # clips per call: ~4 Whisper windows
     for i in tqdm(range(0, len(audios), step), desc="whisper", disable=not progress):
         part = audios[i : i + step]
-        feats += enc.encode_many(part, [len(a) // 640 for a in part])
+        feats += enc.encode_many(part, [len(a) // SAMPLES_PER_FRAME for a in part])
     save_whisper(feats, run / "whisper_train.npy")
     log.info("Whisper features of %d clips in %.0f s", len(feats), time.perf_counter() - t0)
 
@@ -529,7 +530,6 @@ def train_variant(
         stage_data(sub, cfg, progress=progress)
     if new_teacher:
         stage_whisper(sub, cfg, progress=progress)
-    if new_teacher:
         stage_teacher(sub, cfg, progress=progress)
     stage_distill(sub, cfg, progress=progress)
     stage_export(sub, cfg)

@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from avatar_agent.train.probe import AudioReadout
+from avatar_agent.train.windows import SAMPLES_PER_FRAME
 
 __all__ = [
     "WHISPER_DIM",
@@ -39,7 +40,6 @@ WHISPER_DIM = 384
 
 _SR, _N_FFT, _HOP, _N_MELS = 16000, 400, 160, 80
 _WINDOW_SAMPLES = 30 * _SR
-_SAMPLES_PER_FRAME = 640  # one 25 fps motion frame
 
 
 def _slaney_filters() -> np.ndarray:
@@ -111,7 +111,7 @@ class WhisperEncoder:
 
     def _window(self, audio: np.ndarray) -> np.ndarray:
         """At most 30 s (a multiple of 640 samples) → ``(frames, 384)`` at 25 fps."""
-        n = len(audio) // _SAMPLES_PER_FRAME
+        n = len(audio) // SAMPLES_PER_FRAME
         x = np.zeros(_WINDOW_SAMPLES, np.float32)
         x[: len(audio)] = audio
         mel = np.ascontiguousarray(whisper_log_mel(x)[None, :, : 2 * _WINDOW_SAMPLES // 320])
@@ -144,7 +144,7 @@ class WhisperEncoder:
         """
         fitted = []
         for a, n in zip(audios, n_frames, strict=True):
-            y = np.zeros(int(n) * _SAMPLES_PER_FRAME, np.float32)
+            y = np.zeros(int(n) * SAMPLES_PER_FRAME, np.float32)
             k = min(len(a), len(y))
             y[:k] = a[:k]
             fitted.append(y)
@@ -166,7 +166,7 @@ class WhisperEncoder:
             feats = self._window(np.concatenate(fitted[i:j]))
             s = 0
             for k in range(i, j):
-                n = len(fitted[k]) // _SAMPLES_PER_FRAME
+                n = len(fitted[k]) // SAMPLES_PER_FRAME
                 out[k] = feats[s : s + n]
                 s += n
             i = j
@@ -237,7 +237,7 @@ def cross_voice_phone_match(encoder: WhisperEncoder) -> dict[str, float]:
     for voice in (EspeakVoice("en-us", "", 175, 40), EspeakVoice("en-gb-scotland", "f4", 150, 70)):
         x, sr, phones = synth(_MATCH_TEXT, voice)
         x = resample(x, sr, _SR)
-        n = -(-len(x) // _SAMPLES_PER_FRAME)
+        n = -(-len(x) // SAMPLES_PER_FRAME)
         feats["whisper"].append(_phone_means(encoder.encode(x, n), phones))
         mel = mel_of(x, n).astype(np.float32).reshape(n, -1)
         feats["log-mel"].append(_phone_means(mel, phones))
