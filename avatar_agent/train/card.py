@@ -85,6 +85,7 @@ def _status(run: Path) -> str:
     lines.append(_seed_line(run))
     lines.append(_lookahead_line(run))
     lines.append(_capacity_line(run))
+    lines.append(_pretrain_line(run, cfg))
     lines.append(_adapt_line(run))
     lines.append(_guidance_line(run, float(_load(run, "config.json").get("guidance", 0))))
     return "\n".join(lines)
@@ -441,6 +442,17 @@ def _whisper_text(cfg: dict) -> str:
     )
 
 
+def _pretrain_text(cfg: dict) -> str:
+    """The audio encoder's pre-training on the Whisper term, if the run had one."""
+    n = int(cfg.get("whisper_pretrain_steps", 0))
+    if n <= 0:
+        return ""
+    return (
+        f"; before the teacher, the audio encoder and that head learn the Whisper term alone "
+        f"for {n} steps (`loops.pretrain_encoder`)"
+    )
+
+
 def _whisper_data_text(cfg: dict) -> str:
     """Where the Whisper features of the training clips come from, if the run used them."""
     if float(cfg.get("whisper_weight", 0.0)) <= 0:
@@ -489,10 +501,44 @@ def _whisper_line(run: Path, cfg: dict) -> str:
     )
 
 
+def _pretrain_line(run: Path, cfg: dict) -> str:
+    """The audio encoder's pre-training on Whisper (``scripts/pretrain_check.py``), per seed."""
+    c = _load(run, "pretrain.json")
+    if not c:
+        return "- Whisper pre-training of the audio encoder: not evaluated for this run " + (
+            "(`scripts/pretrain_check.py`)"
+        )
+    groups = [(g, g) for g in ("all", "human", "piper", "ivr", "festival", "espeak")]
+    n0, n1 = int(c["before"]), int(c["whisper_pretrain_steps"])
+    pairs = [(c["seed"], c["without"], c["with"])]
+    if pair := c.get("seed_pair"):  # the same comparison with another seed
+        pairs.append((pair["seed"], pair["without"], pair["with"]))
+    seeds = "; ".join(f"seed {s}: " + "; ".join(_pairs(a, b, groups)) for s, a, b in pairs)
+    if len(pairs) > 1:  # pooled rows averaged over the seeds
+
+        def mean(k: int, key: str) -> float:
+            return sum(p[k]["all"][key] for p in pairs) / len(pairs)
+
+        seeds += (
+            f"; mean of the {len(pairs)} seeds: all r {mean(1, 'r'):.4f} -> {mean(2, 'r'):.4f}, "
+            f"closures {100 * mean(1, 'closure'):.2f} -> {100 * mean(2, 'closure'):.2f} %"
+        )
+    shipped = int(cfg.get("whisper_pretrain_steps", 0)) == n1
+    return (
+        f"- Whisper pre-training of the audio encoder ({n0} -> {n1} steps; same clips, "
+        f"{c['teacher_steps']} + {c['distill_steps']} steps), int8 student before -> after, "
+        + seeds
+        + f": {'this model has it' if shipped else 'not used'} "
+        f"(`scripts/pretrain_check.py --run RUN --steps {n1}`)."
+    )
+
+
 def _earlier_base_line(run: Path) -> str:
     """Say so when the checks below were measured against an earlier model than this one."""
     own = int8_row(_load(run, "metrics.json"))
-    names = ("critic", "specaug", "probe", "real", "seed", "lookahead", "capacity", "adapt")
+    names = (
+        "critic", "specaug", "probe", "real", "seed", "lookahead", "capacity", "pretrain", "adapt"
+    )  # fmt: skip
     older = []
     for name in names:
         c = _load(run, f"{name}.json")
@@ -609,7 +655,7 @@ timestep (FiLM); per-frame inputs: motion (context / noisy / none), role, state 
 expression vector, audio features. Classifier-free guidance on the audio (drop rate
 {cfg.get("p_uncond")}); the student bakes in guidance w = {cfg.get("guidance")}.
 Teacher: {cfg.get("teacher_steps")} AdamW steps of {cfg.get("batch")} windows
-{_probe_text(cfg)}{_whisper_text(cfg)}. Distillation:
+{_probe_text(cfg)}{_whisper_text(cfg)}{_pretrain_text(cfg)}. Distillation:
 {cfg.get("distill_steps")} steps, DDIM solver with {cfg.get("ddim_steps")} steps, EMA
 {cfg.get("ema")}, auxiliary data term {cfg.get("data_weight")} at the largest timestep.
 

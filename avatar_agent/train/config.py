@@ -54,6 +54,11 @@ class TrainConfig:
             encoder's features (:mod:`~avatar_agent.train.whisper`; needs the ``train`` extra;
             0: off). 0.3 lifted closures on held-out voices from 83 to 87 %
             (``scripts/whisper_check.py``).
+        whisper_pretrain_steps: Steps that train the audio encoder and the Whisper head on
+            the Whisper term alone before the teacher starts
+            (:func:`~avatar_agent.train.loops.pretrain_encoder`; 0: none, the shipped
+            setting: 8000 moved r and closures by less than the seed gap over two seeds,
+            ``scripts/pretrain_check.py``, ``docs/audio-features.md``).
         dilations: Residual blocks (one per dilation).
         batch: Windows per optimisation step.
         teacher_steps: Teacher optimisation steps.
@@ -94,6 +99,7 @@ class TrainConfig:
     audio_layers: int = 4
     aux_weight: float = 0.0
     whisper_weight: float = 0.3
+    whisper_pretrain_steps: int = 0
     dilations: tuple[int, ...] = (1, 2, 4, 1, 2, 4)
     batch: int = 128
     teacher_steps: int = 12000
@@ -116,6 +122,11 @@ class TrainConfig:
     def window(self) -> int:
         """Frames in the largest window (context + chunk + look-ahead)."""
         return self.context + self.chunk + self.lookahead
+
+    @property
+    def uses_whisper(self) -> bool:
+        """Whether training needs the clips' Whisper features (the term or pre-training)."""
+        return self.whisper_weight > 0 or self.whisper_pretrain_steps > 0
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-JSON form (saved in checkpoints)."""

@@ -107,7 +107,9 @@ def train_teacher(
     With ``cfg.aux_weight > 0`` the loss adds the mouth probe's error
     (:mod:`~avatar_agent.train.probe`); with ``cfg.whisper_weight > 0`` the Whisper head's
     (:mod:`~avatar_agent.train.whisper`; the sampler's clips need their features; a fine-tune
-    starts from ``init_from``'s head). Both heads are saved in the checkpoint only.
+    starts from ``init_from``'s head). Both heads are saved in the checkpoint only. With
+    ``cfg.whisper_pretrain_steps > 0`` (and no ``init_from``) the audio encoder first learns
+    the Whisper term alone (:func:`pretrain_encoder`).
 
     Args:
         cfg: Training config (``teacher_steps``, ``teacher_lr``, ``batch``, ``p_uncond``…).
@@ -126,7 +128,7 @@ def train_teacher(
     ckpt = run / "teacher.pt"
     model = new_model(cfg, stats)
     probe = MouthProbe(cfg.audio_hidden) if cfg.aux_weight > 0 else None
-    whisper = _WhisperTerm(cfg, sampler) if cfg.whisper_weight > 0 else None
+    whisper = _WhisperTerm(cfg, sampler) if cfg.uses_whisper else None
     params = (
         list(model.parameters())
         + (list(probe.parameters()) if probe else [])
@@ -141,6 +143,10 @@ def train_teacher(
         base_ckpt = Path(str(cfg.init_from)) / "teacher.pt"
         if whisper is not None and base_ckpt.exists():  # fine-tune the trained head too
             whisper.load(torch.load(base_ckpt, weights_only=False), history=False)
+    if whisper is not None and cfg.whisper_pretrain_steps > 0 and not cfg.init_from:
+        pretrain_encoder(cfg, model, whisper, sampler, run, progress=progress)
+        if not ckpt.exists():
+            whisper.history = []  # the teacher's own Whisper losses start here
     if ckpt.exists():
         step, losses = _resume(ckpt, model, opt, gen, sampler)
         saved = torch.load(ckpt, weights_only=False) if probe or whisper else {}
@@ -171,7 +177,7 @@ def train_teacher(
             aux = probe_loss(probe, audio, tb.x0, tb.state)
             aux_losses.append(aux.item())
             loss = loss + cfg.aux_weight * aux
-        if whisper is not None:
+        if whisper is not None and cfg.whisper_weight > 0:
             loss = loss + cfg.whisper_weight * whisper.loss(audio, batch)
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -197,6 +203,66 @@ def train_teacher(
     return model
 
 
+def pretrain_encoder(
+    cfg: TrainConfig,
+    model: MotionDenoiser,
+    whisper: _WhisperTerm,
+    sampler: WindowSampler,
+    run: Path,
+    *,
+    save_every: int = 500,
+    progress: bool = True,
+) -> None:
+    """Train the audio encoder on the Whisper term alone before the teacher starts.
+
+    Only the audio encoder (:meth:`MotionDenoiser.audio_encoder_parameters`) and the Whisper
+    head learn, for ``cfg.whisper_pretrain_steps`` steps of ``cfg.batch`` windows at the
+    teacher's learning rate (warm-up, cosine decay). Inside the teacher the term is still
+    falling after 12,000 steps, shared with denoising; alone it is cheaper (no backbone) and
+    gets the whole step. Checkpoint ``<run>/encoder.pt`` (same layout as the teacher's, with
+    the head); a finished one is loaded instead of trained again, so a resumed teacher sees
+    the same encoder and window draws.
+
+    Args:
+        cfg: Training config (``whisper_pretrain_steps``, ``batch``, ``teacher_lr``).
+        model: The fresh teacher, whose audio encoder is trained in place.
+        whisper: The Whisper term (head and feature statistics), trained in place.
+        sampler: Window sampler over the training clips (advanced by the draws).
+        run: Run folder.
+        save_every: Checkpoint period in steps.
+        progress: Show a progress bar.
+    """
+    run.mkdir(parents=True, exist_ok=True)
+    ckpt, total = run / "encoder.pt", cfg.whisper_pretrain_steps
+    params = list(model.audio_encoder_parameters()) + list(whisper.head.parameters())
+    opt = torch.optim.AdamW(params, lr=cfg.teacher_lr, weight_decay=1e-4)
+    gen = torch.Generator().manual_seed(cfg.seed + 5)  # unused; kept for the checkpoint layout
+    step, losses = 0, []
+    if ckpt.exists():
+        step, losses = _resume(ckpt, model, opt, gen, sampler)
+        whisper.load(torch.load(ckpt, weights_only=False), history=False)
+    bar = tqdm(total=total, initial=step, desc="encoder", disable=not progress or step >= total)
+    model.train()
+    while step < total:
+        for g in opt.param_groups:
+            g["lr"] = _lr(step, total, cfg.teacher_lr)
+        batch = sampler.sample(cfg.batch)
+        loss = whisper.loss(model.encode_audio(TorchBatch(model, batch).mel), batch)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        opt.step()
+        step += 1
+        losses.append(loss.item())
+        bar.update(1)
+        bar.set_postfix(loss=f"{np.mean(losses[-50:]):.4f}")
+        if step % save_every == 0 or step == total:
+            state = _state(model, opt, step, losses, gen, sampler, cfg)
+            state["whisper_head"] = whisper.head.state_dict()
+            _save(ckpt, state)
+    bar.close()
+
+
 class _WhisperTerm:
     """The Whisper distillation head, the features' statistics and the loss history."""
 
@@ -204,7 +270,10 @@ class _WhisperTerm:
         from avatar_agent.train.whisper import WhisperHead
 
         if not sampler.has_whisper:
-            raise ValueError("whisper_weight > 0 but the training clips have no Whisper features")
+            raise ValueError(
+                "whisper_weight or whisper_pretrain_steps > 0 but the training clips have no "
+                "Whisper features"
+            )
         torch.manual_seed(cfg.seed + 4)
         self.head = WhisperHead(cfg.audio_hidden)
         sample = np.concatenate([c.whisper[::7] for c in sampler.clips if c.whisper is not None])

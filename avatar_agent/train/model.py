@@ -140,6 +140,11 @@ class MotionDenoiser(ModelMixin, ConfigMixin):
         """Normalised units → raw motion."""
         return x * self.motion_std + self.motion_mean
 
+    def audio_encoder_parameters(self) -> list[nn.Parameter]:
+        """The weights :meth:`encode_audio` uses (log-mel → 25 fps audio features)."""
+        mods = (self.audio_in, self.audio_mid, self.audio_down, self.audio_ctx)
+        return [p for m in mods for p in m.parameters()]
+
     def encode_audio(self, mel_norm: torch.Tensor) -> torch.Tensor:
         """Normalised log-mel ``(B, 4L, M)`` → per-frame audio features ``(B, A, L)``."""
         a = F.gelu(self.audio_in(mel_norm.transpose(1, 2)))

@@ -164,7 +164,7 @@ def stage_data(
         )
     (run / "corpus_path.txt").write_text(str(corpus_dir.resolve()) + "\n")
     train = load_corpus(corpus_dir, split="train")
-    audios: list[np.ndarray] | None = [] if cfg.whisper_weight > 0 else None
+    audios: list[np.ndarray] | None = [] if cfg.uses_whisper else None
     clips = _synthetic_clips(train, cfg, jobs, progress, audios)
     save_clips(clips, run / "clips_train.npz")
     if audios is not None:
@@ -221,7 +221,7 @@ def _save_whisper(run: Path, cfg: TrainConfig, audios: list[np.ndarray], progres
 
 
 def stage_whisper(run: Path, cfg: TrainConfig, *, jobs: int = 2, progress: bool = True) -> None:
-    """Whisper features of a run's existing clips (``whisper_weight > 0``; else nothing).
+    """Whisper features of a run's existing clips (if ``cfg.uses_whisper``; else nothing).
 
     Clips are deterministic in the seed, so the clips' audio is rebuilt from the corpus
     exactly as :func:`stage_data` made it (checked against the saved log-mel) and encoded.
@@ -232,7 +232,7 @@ def stage_whisper(run: Path, cfg: TrainConfig, *, jobs: int = 2, progress: bool 
     from avatar_agent.train.corpus.build import load_corpus
     from avatar_agent.train.data import load_clips
 
-    if cfg.whisper_weight <= 0 or (run / "whisper_train.npy").exists():
+    if not cfg.uses_whisper or (run / "whisper_train.npy").exists():
         return
     corpus_dir = Path((run / "corpus_path.txt").read_text().strip())
     saved = load_clips(run / "clips_train.npz")
@@ -308,7 +308,7 @@ def _train_clips(run: Path, cfg: TrainConfig, *, whisper: bool = False) -> list:
     from avatar_agent.train.data import attach_whisper, load_clips
 
     synthetic = load_clips(run / "clips_train.npz")
-    if whisper and cfg.whisper_weight > 0:
+    if whisper and cfg.uses_whisper:
         attach_whisper(synthetic, run / "whisper_train.npy")
     if cfg.real_copies > 0:
         return synthetic + load_clips(run / "clips_real.npz")
@@ -324,6 +324,8 @@ def stage_teacher(run: Path, cfg: TrainConfig, *, progress: bool = True) -> dict
     clips = _train_clips(run, cfg, whisper=True)
     train_teacher(cfg, _sampler(cfg, clips), _stats(run), run, progress=progress)
     plot_losses(run / "teacher.pt", run / "loss_teacher.png", "teacher (training loss)")
+    if cfg.whisper_pretrain_steps > 0 and (run / "encoder.pt").exists():
+        plot_losses(run / "encoder.pt", run / "loss_encoder.png", "audio encoder (Whisper term)")
     return {"seconds": time.perf_counter() - t0}
 
 

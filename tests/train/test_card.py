@@ -89,6 +89,39 @@ def test_capacity_line_quotes_the_sizes_and_both_runs(tmp_path: Path) -> None:
     assert "4 audio convolutions; before: 192 / 128, 0;" in _capacity_line(tmp_path)
 
 
+def test_pretrain_line_quotes_each_seed_and_says_whether_this_model_has_it(
+    tmp_path: Path,
+) -> None:
+    from avatar_agent.train.card import _pretrain_line, _pretrain_text
+
+    assert "not evaluated for this run" in _pretrain_line(tmp_path, {})
+    a = {"all": _row(0.877, 0.728, 416), "human": _row(0.786, 0.712, 42)}
+    b = {"all": _row(0.900, 0.740, 416), "human": _row(0.857, 0.720, 42)}
+    check = {
+        "whisper_pretrain_steps": 8000,
+        "before": 0,
+        "whisper_weight": 0.3,
+        "teacher_steps": 12000,
+        "distill_steps": 3000,
+        "seed": 0,
+        "without": a,
+        "with": b,
+    }
+    (tmp_path / "pretrain.json").write_text(json.dumps(check))  # fmt: skip
+    line = _pretrain_line(tmp_path, {"whisper_pretrain_steps": 8000})
+    assert "(0 -> 8000 steps;" in line and "this model has it" in line
+    assert "seed 0: all r 0.728 -> 0.740, closures 87.7 -> 90.0 %" in line
+    assert "seed 1" not in line and "--steps 8000" in line
+    check["seed_pair"] = {"seed": 1, "without": b, "with": a}
+    (tmp_path / "pretrain.json").write_text(json.dumps(check))
+    line = _pretrain_line(tmp_path, {})
+    assert "; seed 1: all r 0.740 -> 0.728, closures 90.0 -> 87.7 %" in line
+    assert "mean of the 2 seeds: all r 0.7340 -> 0.7340, closures 88.85 -> 88.85 %" in line
+    assert "not used" in line
+    assert "for 8000 steps" in _pretrain_text({"whisper_pretrain_steps": 8000})
+    assert _pretrain_text({}) == ""
+
+
 def test_adapt_line_names_the_tuned_voice_and_the_cost_elsewhere(tmp_path: Path) -> None:
     from avatar_agent.train.card import _adapt_line
 

