@@ -70,6 +70,10 @@ class TrainConfig:
         ddim_steps: Teacher solver grid for distillation (skip = 1000 / ddim_steps).
         ema: EMA decay of the consistency target network.
         data_weight: Weight of the auxiliary ground-truth term during distillation.
+        cd_contact_weight: Weight of the consistency loss on frames whose target shows the
+            lips at contact (/p b m/) relative to other frames (1: all equal, the shipped
+            setting: 5 moved closures by 0.5 points over two seeds,
+            ``scripts/distill_check.py``, ``docs/motion-targets.md``).
         adv_weight: Weight of the sync critic's adversarial term during distillation
             (0: no critic; see :mod:`avatar_agent.train.critic`).
         teacher_eval_steps: DDIM steps of the teacher in evaluation.
@@ -111,6 +115,7 @@ class TrainConfig:
     ddim_steps: int = 50
     ema: float = 0.95
     data_weight: float = 0.5
+    cd_contact_weight: float = 1.0
     adv_weight: float = 0.0
     teacher_eval_steps: int = 20
     init_from: str | None = None

@@ -22,6 +22,7 @@ __all__ = [
     "make_schedulers",
     "to_torch",
     "compose",
+    "contact_mask",
     "denoise_loss",
     "PARAM_WEIGHTS",
     "guided_x0",
@@ -90,6 +91,18 @@ PARAM_WEIGHTS = torch.tensor(
 """Per-parameter loss weights: mouth and jaw count triple, blinks double."""
 
 
+def contact_mask(model: MotionDenoiser, target: torch.Tensor) -> torch.Tensor:
+    """``(B, L)`` 1 where the target motion shows lips at contact (mouthClose up, opening ~0).
+
+    Args:
+        model: For de-normalisation.
+        target: ``(B, L, P)`` normalised target motion.
+    """
+    raw = model.denormalize_motion(target)
+    opening = raw[..., _JAW] - raw[..., _CLOSE]
+    return ((raw[..., _CLOSE] > 0.05) & (opening < 0.02)).float()
+
+
 def denoise_loss(
     model: MotionDenoiser,
     tb: TorchBatch,
@@ -122,7 +135,7 @@ def denoise_loss(
     open_t = raw_t[..., _JAW] - raw_t[..., _CLOSE]
     # lip closures (/p b m/: mouthClose up, opening ~0) weigh five times: they are short and
     # the error that viewers notice first
-    closed = ((raw_t[..., _CLOSE] > 0.05) & (open_t < 0.02)).float()
+    closed = contact_mask(model, target)
     w_open = m[..., 0] * (1.0 + 4.0 * closed)
     open_err = (((open_p - open_t) / 0.15) ** 2 * w_open).sum() / m.sum()
     return mse + open_err

@@ -22,6 +22,7 @@ from avatar_agent.train.diffusion import (
     T_TRAIN,
     TorchBatch,
     compose,
+    contact_mask,
     denoise_loss,
     guided_x0,
     make_schedulers,
@@ -426,6 +427,7 @@ def distill_student(
         The one-step student (eval mode).
     """
     torch.set_num_threads(cfg.threads)
+    run.mkdir(parents=True, exist_ok=True)
     ckpt = run / "student.pt"
     teacher.eval().requires_grad_(False)
     student = copy.deepcopy(teacher).train().requires_grad_(True)
@@ -469,6 +471,8 @@ def distill_student(
             y = torch.where((tn < skip).view(-1, 1, 1), x0_t, y)
         pred = student_x0(student, lcm, tb, x_tn, tn, ctx)
         m = tb.gen_mask
+        if cfg.cd_contact_weight != 1.0:  # frames that show lips at contact count more
+            m = m * (1.0 + (cfg.cd_contact_weight - 1.0) * contact_mask(student, tb.x0)[..., None])
         huber = torch.sqrt((pred - y) ** 2 + 1e-3**2) - 1e-3
         loss_cd = (huber * m).sum() / (m.sum() * pred.shape[-1])
         loss_data = denoise_loss(student, tb, pred, tb.x0, rows=top.float())

@@ -125,6 +125,37 @@ def test_distillation_with_critic_checkpoints_it(trained: dict, tmp_path: Path) 
     assert set(state["critic"]) and np.isfinite(np.array(state["critic_history"])).all()
 
 
+def test_contact_weight_acts_only_on_frames_with_lips_at_contact(
+    trained: dict, tmp_path: Path
+) -> None:
+    from avatar_agent.train.diffusion import contact_mask
+
+    teacher = trained["student"]  # any trained denoiser will do as the frozen teacher
+    raw = torch.zeros(1, 3, len(PARAMS))
+    raw[0, 0, PARAM_INDEX["jawOpen"]] = raw[0, 0, PARAM_INDEX["mouthClose"]] = 0.3  # contact
+    raw[0, 1, PARAM_INDEX["jawOpen"]] = 0.4  # open
+    raw[0, 2, PARAM_INDEX["mouthClose"]] = 0.02  # at rest: not pressed together
+    mask = contact_mask(teacher, teacher.normalize_motion(raw))
+    assert mask.tolist() == [[1.0, 0.0, 0.0]]
+
+    def distil(clips: list[Clip], weight: float, name: str) -> list[torch.Tensor]:
+        cfg = dataclasses.replace(trained["cfg"], cd_contact_weight=weight, distill_steps=4)
+        sampler = WindowSampler(clips, context=cfg.context, chunk=cfg.chunk,
+                                lookahead=cfg.lookahead, seed=1)  # fmt: skip
+        student = distill_student(cfg, teacher, sampler, tmp_path / name, progress=False)
+        return [p.detach().clone() for p in student.parameters()]
+
+    plain = trained["clips"]  # no frame shows the lips at contact: the weight changes nothing
+    for a, b in zip(distil(plain, 1.0, "p1"), distil(plain, 5.0, "p5"), strict=True):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+    closing = [dataclasses.replace(c, motion=c.motion.copy()) for c in plain]
+    for c in closing:  # lips pressed shut wherever the jaw is closed
+        shut = c.motion[:, PARAM_INDEX["jawOpen"]] == 0
+        c.motion[shut, PARAM_INDEX["jawOpen"]] = c.motion[shut, PARAM_INDEX["mouthClose"]] = 0.2
+    one, five = distil(closing, 1.0, "c1"), distil(closing, 5.0, "c5")
+    assert any(not torch.equal(a, b) for a, b in zip(one, five, strict=True))
+
+
 def test_teacher_resumes_from_checkpoint(trained: dict, tmp_path: Path) -> None:
     cfg = trained["cfg"]
     clips = trained["clips"]
