@@ -411,7 +411,8 @@ def distill_student(
     student's consistency function at ``t_n`` is pulled to the EMA student's at ``t_{n-k}``
     (Huber loss); the teacher's guidance scale is baked in. An auxiliary term
     (``data_weight``) ties the student's output at the largest timestep to the data, since
-    the student is only ever run there (one step from pure noise). With
+    the student is only ever run there (one step from pure noise). ``cd_contact_weight``
+    weighs the consistency loss on frames whose target shows the lips at contact. With
     ``adv_weight > 0`` a sync critic (:mod:`~avatar_agent.train.critic`) adds a hinge
     adversarial term on those one-step outputs.
 
