@@ -455,7 +455,10 @@ def _pretrain_text(cfg: dict) -> str:
 
 def _whisper_data_text(cfg: dict) -> str:
     """Where the Whisper features of the training clips come from, if the run used them."""
-    if float(cfg.get("whisper_weight", 0.0)) <= 0:
+    if (
+        float(cfg.get("whisper_weight", 0.0)) <= 0
+        and int(cfg.get("whisper_pretrain_steps", 0)) <= 0
+    ):
         return ""
     return (
         " Every clip's audio is also encoded by Whisper tiny.en (CTranslate2 int8 weights "

@@ -91,14 +91,12 @@ PARAM_WEIGHTS = torch.tensor(
 """Per-parameter loss weights: mouth and jaw count triple, blinks double."""
 
 
-def contact_mask(model: MotionDenoiser, target: torch.Tensor) -> torch.Tensor:
-    """``(B, L)`` 1 where the target motion shows lips at contact (mouthClose up, opening ~0).
+def contact_mask(raw: torch.Tensor) -> torch.Tensor:
+    """``(B, L)`` 1 where the motion shows lips at contact (mouthClose up, opening ~0).
 
     Args:
-        model: For de-normalisation.
-        target: ``(B, L, P)`` normalised target motion.
+        raw: ``(B, L, P)`` motion in raw units (de-normalised).
     """
-    raw = model.denormalize_motion(target)
     opening = raw[..., _JAW] - raw[..., _CLOSE]
     return ((raw[..., _CLOSE] > 0.05) & (opening < 0.02)).float()
 
@@ -135,7 +133,7 @@ def denoise_loss(
     open_t = raw_t[..., _JAW] - raw_t[..., _CLOSE]
     # lip closures (/p b m/: mouthClose up, opening ~0) weigh five times: they are short and
     # the error that viewers notice first
-    closed = contact_mask(model, target)
+    closed = contact_mask(raw_t)
     w_open = m[..., 0] * (1.0 + 4.0 * closed)
     open_err = (((open_p - open_t) / 0.15) ** 2 * w_open).sum() / m.sum()
     return mse + open_err

@@ -473,7 +473,8 @@ def distill_student(
         pred = student_x0(student, lcm, tb, x_tn, tn, ctx)
         m = tb.gen_mask
         if cfg.cd_contact_weight != 1.0:  # frames that show lips at contact count more
-            m = m * (1.0 + (cfg.cd_contact_weight - 1.0) * contact_mask(student, tb.x0)[..., None])
+            contact = contact_mask(student.denormalize_motion(tb.x0))[..., None]
+            m = m * (1.0 + (cfg.cd_contact_weight - 1.0) * contact)
         huber = torch.sqrt((pred - y) ** 2 + 1e-3**2) - 1e-3
         loss_cd = (huber * m).sum() / (m.sum() * pred.shape[-1])
         loss_data = denoise_loss(student, tb, pred, tb.x0, rows=top.float())
