@@ -59,6 +59,12 @@ class TrainConfig:
             (:func:`~avatar_agent.train.loops.pretrain_encoder`; 0: none, the shipped
             setting: 8000 moved r and closures by less than the seed gap over two seeds,
             ``scripts/pretrain_check.py``, ``docs/audio-features.md``).
+        whisper_speech_copies: Augmented copies of each recording of untranscribed natural
+            speech (:mod:`~avatar_agent.train.corpus.speech`: 48 min of two telephone
+            voices, Italian and Russian, and 8 min of English from several speakers) whose
+            windows also train the audio encoder on the Whisper term, never the mouth
+            (``clips_speech.npz``, ``whisper_speech.npy``; 0: off).
+        whisper_speech_batch: Windows of that speech per teacher step.
         dilations: Residual blocks (one per dilation).
         batch: Windows per optimisation step.
         teacher_steps: Teacher optimisation steps.
@@ -104,6 +110,8 @@ class TrainConfig:
     aux_weight: float = 0.0
     whisper_weight: float = 0.3
     whisper_pretrain_steps: int = 0
+    whisper_speech_copies: int = 0
+    whisper_speech_batch: int = 32
     dilations: tuple[int, ...] = (1, 2, 4, 1, 2, 4)
     batch: int = 128
     teacher_steps: int = 12000
@@ -132,6 +140,11 @@ class TrainConfig:
     def uses_whisper(self) -> bool:
         """Whether training needs the clips' Whisper features (the term or pre-training)."""
         return self.whisper_weight > 0 or self.whisper_pretrain_steps > 0
+
+    @property
+    def uses_speech(self) -> bool:
+        """Whether the Whisper term also reads untranscribed natural speech."""
+        return self.whisper_weight > 0 and self.whisper_speech_copies > 0
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-JSON form (saved in checkpoints)."""

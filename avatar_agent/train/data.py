@@ -24,6 +24,7 @@ import numpy as np
 from tqdm import tqdm
 
 from avatar_agent.generator.conditions import EXPRESSION_NAMES, N_EXPRESSIONS, STATE_INDEX
+from avatar_agent.motion import PARAMS
 from avatar_agent.train.phones import SILENCE, Phone
 from avatar_agent.train.targets.compose import make_targets_segments
 from avatar_agent.train.windows import SAMPLES_PER_FRAME, Clip, mel_of
@@ -32,6 +33,7 @@ __all__ = [
     "SCENARIOS",
     "attach_whisper",
     "build_clips",
+    "build_speech_clips",
     "load_clips",
     "make_clip",
     "make_clip_audio",
@@ -240,6 +242,78 @@ def build_clips(
     else:
         with ProcessPoolExecutor(jobs) as ex:
             for pairs in ex.map(_work, tasks, chunksize=8):
+                take(pairs)
+    bar.close()
+    return out
+
+
+def _speech_work(args: tuple) -> list[tuple[Clip, np.ndarray]]:
+    from avatar_agent.train.corpus.augment import augment as augment_audio
+
+    samples, seed, copies = args
+    rng = np.random.default_rng(seed)
+    out = []
+    for c in range(copies):
+        x = np.asarray(samples, np.float32)
+        if c > 0 or copies == 1:
+            x, _ = augment_audio(x, [Phone(SILENCE, 0.0, len(x) / SR)], rng, strength=1.0)
+        n = max(1, math.ceil(len(x) / SAMPLES_PER_FRAME))
+        clip = Clip(
+            mel=mel_of(x, n),
+            motion=np.zeros((n, len(PARAMS)), np.float32),
+            state=np.full(n, STATE_INDEX["speaking"], np.int8),
+            expression=np.zeros((n, N_EXPRESSIONS), np.float16),
+        )
+        audio = np.zeros(n * SAMPLES_PER_FRAME, np.float32)
+        audio[: min(len(x), len(audio))] = x[: len(audio)]
+        out.append((clip, audio))
+    return out
+
+
+def build_speech_clips(
+    recordings: Sequence[np.ndarray],
+    *,
+    copies: int,
+    seed: int,
+    jobs: int = 2,
+    progress: bool = True,
+    audio_out: list[np.ndarray] | None = None,
+) -> list[Clip]:
+    """Audio-only clips of untranscribed speech (the Whisper term's; no motion is trained).
+
+    Each recording gives ``copies`` clips, augmented like the training clips (the first copy
+    is left as recorded). Their motion is zeros and never read: a sampler over them feeds
+    only the audio encoder and the Whisper head
+    (:func:`~avatar_agent.train.loops.train_teacher`).
+
+    Args:
+        recordings: 16 kHz mono samples per recording.
+        copies: Clips per recording.
+        seed: Base seed (recording ``i`` uses ``[seed, i]``).
+        jobs: Worker processes.
+        progress: Show a progress bar.
+        audio_out: If given, each clip's augmented audio is appended to it (in clip order).
+
+    Returns:
+        The clips.
+    """
+    tasks = [(x, [seed, i], copies) for i, x in enumerate(recordings)]
+    out: list[Clip] = []
+    bar = tqdm(total=len(tasks), desc="speech clips", disable=not progress)
+
+    def take(pairs: list[tuple[Clip, np.ndarray]]) -> None:
+        for clip, audio in pairs:
+            out.append(clip)
+            if audio_out is not None:
+                audio_out.append(audio)
+        bar.update(1)
+
+    if jobs <= 1:
+        for t in tasks:
+            take(_speech_work(t))
+    else:
+        with ProcessPoolExecutor(jobs) as ex:
+            for pairs in ex.map(_speech_work, tasks, chunksize=8):
                 take(pairs)
     bar.close()
     return out

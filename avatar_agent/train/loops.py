@@ -102,6 +102,7 @@ def train_teacher(
     save_every: int = 500,
     progress: bool = True,
     on_step: Callable[[int, float], None] | None = None,
+    speech_sampler: WindowSampler | None = None,
 ) -> MotionDenoiser:
     """Train the conditional diffusion teacher.
 
@@ -110,7 +111,10 @@ def train_teacher(
     (:mod:`~avatar_agent.train.whisper`; the sampler's clips need their features; a fine-tune
     starts from ``init_from``'s head). Both heads are saved in the checkpoint only. With
     ``cfg.whisper_pretrain_steps > 0`` (and no ``init_from``) the audio encoder first learns
-    the Whisper term alone (:func:`pretrain_encoder`).
+    the Whisper term alone (:func:`pretrain_encoder`). With a ``speech_sampler`` (untranscribed
+    natural speech, ``cfg.whisper_speech_copies``) every step adds the Whisper term of
+    ``cfg.whisper_speech_batch`` of its windows, which reach only the audio encoder and the
+    head, never the denoiser's motion loss.
 
     Args:
         cfg: Training config (``teacher_steps``, ``teacher_lr``, ``batch``, ``p_uncond``…).
@@ -120,10 +124,17 @@ def train_teacher(
         save_every: Checkpoint period in steps.
         progress: Show a progress bar.
         on_step: Called with ``(step, loss)`` after each step.
+        speech_sampler: Window sampler over speech clips with Whisper features only (needs
+            ``cfg.whisper_weight > 0``); None: none.
 
     Returns:
         The trained teacher (eval mode).
+
+    Raises:
+        ValueError: A speech sampler without the Whisper term.
     """
+    if speech_sampler is not None and cfg.whisper_weight <= 0:
+        raise ValueError("a speech sampler feeds the Whisper term: needs whisper_weight > 0")
     torch.set_num_threads(cfg.threads)
     run.mkdir(parents=True, exist_ok=True)
     ckpt = run / "teacher.pt"
@@ -139,6 +150,7 @@ def train_teacher(
     step, losses = 0, []
     gen = torch.Generator().manual_seed(cfg.seed + 1)
     aux_losses: list[float] = []
+    speech_losses: list[float] = []
     if cfg.init_from and not ckpt.exists():
         _init_weights(model, cfg, "teacher")
         base_ckpt = Path(str(cfg.init_from)) / "teacher.pt"
@@ -151,11 +163,16 @@ def train_teacher(
     if ckpt.exists():
         step, losses = _resume(ckpt, model, opt, gen, sampler)
         saved = torch.load(ckpt, weights_only=False) if probe or whisper else {}
+        if speech_sampler is not None and "speech_sampler" not in saved:
+            raise ValueError(f"{ckpt} was trained without the speech clips; use a new run")
         if probe is not None:
             probe.load_state_dict(saved["probe"])
             aux_losses = list(saved["probe_losses"])
         if whisper is not None:
             whisper.load(saved)
+        if speech_sampler is not None:
+            speech_sampler.rng.bit_generator.state = saved["speech_sampler"]
+            speech_losses = list(saved["whisper_speech_losses"])
         log.info("resumed teacher at step %d", step)
     ddpm, _, _ = make_schedulers()
     model.train()
@@ -180,6 +197,10 @@ def train_teacher(
             loss = loss + cfg.aux_weight * aux
         if whisper is not None and cfg.whisper_weight > 0:
             loss = loss + cfg.whisper_weight * whisper.loss(audio, batch)
+        if speech_sampler is not None and whisper is not None:
+            sb = speech_sampler.sample(cfg.whisper_speech_batch)
+            s_audio = model.encode_audio(TorchBatch(model, sb).mel)
+            loss = loss + cfg.whisper_weight * whisper.loss(s_audio, sb, history=speech_losses)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
@@ -197,6 +218,9 @@ def train_teacher(
                 state["probe_losses"] = aux_losses
             if whisper is not None:
                 state.update(whisper.state())
+            if speech_sampler is not None:
+                state["speech_sampler"] = speech_sampler.rng.bit_generator.state
+                state["whisper_speech_losses"] = speech_losses
             _save(ckpt, state)
     bar.close()
     model.eval()
@@ -283,8 +307,13 @@ class _WhisperTerm:
         self.std = torch.from_numpy(np.maximum(sample.std(0), 1e-3))
         self.history: list[float] = []
 
-    def loss(self, audio: torch.Tensor, batch: Batch) -> torch.Tensor:
-        """Masked mean squared error of the head on normalised Whisper features."""
+    def loss(
+        self, audio: torch.Tensor, batch: Batch, history: list[float] | None = None
+    ) -> torch.Tensor:
+        """Masked mean squared error of the head on normalised Whisper features.
+
+        The value is appended to ``history`` (default: the training clips' history).
+        """
         target = (torch.from_numpy(batch.whisper) - self.mean) / self.std
         mask = torch.from_numpy(batch.whisper_mask)[..., None]
         pred = self.head(audio)
@@ -292,7 +321,7 @@ class _WhisperTerm:
             out = pred.sum() * 0.0
         else:
             out = (((pred - target) ** 2) * mask).sum() / (mask.sum() * pred.shape[-1])
-        self.history.append(out.item())
+        (self.history if history is None else history).append(out.item())
         return out
 
     def state(self) -> dict:

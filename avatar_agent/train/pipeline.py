@@ -152,7 +152,11 @@ def stage_data(
     if (run / "data.json").exists() and (run / "clips_train.npz").exists():
         summary = {**json.loads((run / "data.json").read_text()), "reused": True}
         stage_whisper(run, cfg, jobs=jobs, progress=progress)
-        return {**summary, **_real_clips(run, cfg, corpus_dir, jobs, progress)}
+        return {
+            **summary,
+            **_real_clips(run, cfg, corpus_dir, jobs, progress),
+            **_speech_clips(run, cfg, jobs, progress),
+        }
     if corpus_built:
         build_corpus(
             corpus_dir,
@@ -181,7 +185,11 @@ def stage_data(
         "corpus_built": corpus_built,
     }
     (run / "data.json").write_text(json.dumps(summary, indent=2) + "\n")
-    return {**summary, **_real_clips(run, cfg, corpus_dir, jobs, progress)}
+    return {
+        **summary,
+        **_real_clips(run, cfg, corpus_dir, jobs, progress),
+        **_speech_clips(run, cfg, jobs, progress),
+    }
 
 
 def _synthetic_clips(
@@ -201,8 +209,14 @@ def _synthetic_clips(
     )
 
 
-def _save_whisper(run: Path, cfg: TrainConfig, audios: list[np.ndarray], progress: bool) -> None:
-    """Encode the training clips' audio with Whisper; writes ``whisper_train.npy``."""
+def _save_whisper(
+    run: Path,
+    cfg: TrainConfig,
+    audios: list[np.ndarray],
+    progress: bool,
+    name: str = "whisper_train.npy",
+) -> None:
+    """Encode clips' audio with Whisper; writes ``name`` (the training clips' by default)."""
     from tqdm import tqdm
 
     from avatar_agent.train.data import save_whisper
@@ -216,7 +230,7 @@ def _save_whisper(run: Path, cfg: TrainConfig, audios: list[np.ndarray], progres
     for i in tqdm(range(0, len(audios), step), desc="whisper", disable=not progress):
         part = audios[i : i + step]
         feats += enc.encode_many(part, [len(a) // SAMPLES_PER_FRAME for a in part])
-    save_whisper(feats, run / "whisper_train.npy")
+    save_whisper(feats, run / name)
     log.info("Whisper features of %d clips in %.0f s", len(feats), time.perf_counter() - t0)
 
 
@@ -299,6 +313,68 @@ def _real_clips(run: Path, cfg: TrainConfig, corpus_dir: Path, jobs: int, progre
     return {"real": real}
 
 
+def _speech_clips(run: Path, cfg: TrainConfig, jobs: int, progress: bool) -> dict:
+    """Build ``clips_speech.npz`` + ``whisper_speech.npy`` when the config uses them.
+
+    The untranscribed natural speech of :mod:`~avatar_agent.train.corpus.speech`, in
+    ``cfg.whisper_speech_copies`` augmented copies (seeded apart from the other clips), for
+    the teacher's Whisper term; ``data_speech.json`` describes it.
+    """
+    from avatar_agent.train.corpus.speech import SOURCES, load_speech
+    from avatar_agent.train.data import build_speech_clips, save_clips
+
+    if not cfg.uses_speech:
+        return {}
+    path = run / "data_speech.json"
+    if path.exists() and (run / "clips_speech.npz").exists():
+        return {"speech": json.loads(path.read_text())}
+    t0 = time.perf_counter()
+    recordings, left_out = load_speech()
+    audios: list[np.ndarray] = []
+    clips = build_speech_clips(
+        [x for _, x in recordings],
+        copies=cfg.whisper_speech_copies,
+        seed=cfg.seed + 2,  # not the synthetic or real clips' seeds
+        jobs=jobs,
+        progress=progress,
+        audio_out=audios,
+    )
+    _save_whisper(run, cfg, audios, progress, "whisper_speech.npy")
+    save_clips(clips, run / "clips_speech.npz")
+    frames = int(sum(len(c.motion) for c in clips))
+    speech = {
+        "recordings": len(recordings),
+        "left_out": left_out,
+        "sources": [
+            {"package": s.package, "licence": s.licence, "credit": s.credit} for s in SOURCES
+        ],
+        "seconds_of_speech": round(sum(len(x) for _, x in recordings) / 16000.0, 1),
+        "clips": len(clips),
+        "frames": frames,
+        "hours": frames / 25.0 / 3600.0,
+        "seconds": time.perf_counter() - t0,
+    }
+    path.write_text(json.dumps(speech, indent=2) + "\n")
+    return {"speech": speech}
+
+
+def _speech_sampler(run: Path, cfg: TrainConfig):  # noqa: ANN202
+    """Window sampler over the speech clips with their Whisper features (None if unused)."""
+    from avatar_agent.train.data import attach_whisper, load_clips
+
+    if not cfg.uses_speech:
+        return None
+    if not (run / "clips_speech.npz").exists():
+        raise FileNotFoundError(
+            f"{run} trains the Whisper term on untranscribed speech (whisper_speech_copies="
+            f"{cfg.whisper_speech_copies}) but has no clips_speech.npz: run `avatar-agent "
+            f"train data --run {run}` first"
+        )
+    clips = load_clips(run / "clips_speech.npz")
+    attach_whisper(clips, run / "whisper_speech.npy")
+    return _sampler(cfg, clips, 2, augment=False)
+
+
 def _train_clips(run: Path, cfg: TrainConfig, *, whisper: bool = False) -> list:
     """The clips a run trains on: the synthetic ones, plus the real ones if configured.
 
@@ -322,7 +398,14 @@ def stage_teacher(run: Path, cfg: TrainConfig, *, progress: bool = True) -> dict
 
     t0 = time.perf_counter()
     clips = _train_clips(run, cfg, whisper=True)
-    train_teacher(cfg, _sampler(cfg, clips), _stats(run), run, progress=progress)
+    train_teacher(
+        cfg,
+        _sampler(cfg, clips),
+        _stats(run),
+        run,
+        progress=progress,
+        speech_sampler=_speech_sampler(run, cfg),
+    )
     plot_losses(run / "teacher.pt", run / "loss_teacher.png", "teacher (training loss)")
     if cfg.whisper_pretrain_steps > 0 and (run / "encoder.pt").exists():
         plot_losses(run / "encoder.pt", run / "loss_encoder.png", "audio encoder (Whisper term)")
@@ -531,6 +614,7 @@ def train_variant(
     if cfg.real_copies > 0:  # the real recordings' clips are the variant's own
         stage_data(sub, cfg, progress=progress)
     if new_teacher:
+        _speech_clips(sub, cfg, 2, progress)  # so are the untranscribed speech's, if used
         stage_whisper(sub, cfg, progress=progress)
         stage_teacher(sub, cfg, progress=progress)
     stage_distill(sub, cfg, progress=progress)

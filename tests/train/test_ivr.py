@@ -34,7 +34,7 @@ PROMPTS = {
 
 
 def _fake_packages(cache: Path) -> None:
-    """Unpacked-package trees as ``ivr._unpacked`` leaves them, with 8 kHz espeak speech."""
+    """Unpacked-package trees as ``ivr.unpacked`` leaves them, with 8 kHz espeak speech."""
     sounds = cache / ivr.PACKAGES[0] / ivr.SOUNDS
     for name, text in PROMPTS.items():
         spoken = text.strip("[]. ") or "tone"

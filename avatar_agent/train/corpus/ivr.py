@@ -30,7 +30,7 @@ from avatar_agent.train.corpus import align
 from avatar_agent.train.corpus.human import cache_dir
 from avatar_agent.train.corpus.wavio import write_wav
 
-__all__ = ["PACKAGES", "SOUNDS", "build_ivr", "fetch_prompts", "read_script"]
+__all__ = ["PACKAGES", "SOUNDS", "build_ivr", "fetch_prompts", "read_script", "unpacked"]
 
 PACKAGES = ("asterisk-core-sounds-en-wav", "asterisk-core-sounds-en")
 """Debian packages: the recordings and their script."""
@@ -42,8 +42,19 @@ _SCRIPT = "usr/share/doc/asterisk-core-sounds-en/core-sounds-en.txt.gz"
 _SOURCE = "asterisk-core-sounds-en-wav (Debian, CC-BY-SA-3.0, Allison Smith)"
 
 
-def _unpacked(package: str, cache: Path) -> Path:
-    """The unpacked tree of a Debian package, downloaded and unpacked when missing."""
+def unpacked(package: str, cache: Path) -> Path:
+    """The unpacked tree of a Debian package, downloaded and unpacked when missing.
+
+    Args:
+        package: Debian package name (``apt-get download`` fetches it into ``cache``).
+        cache: Download folder; the tree is ``cache/<package>``.
+
+    Returns:
+        The unpacked tree.
+
+    Raises:
+        RuntimeError: The download failed.
+    """
     root = cache / package
     if (root / ".done").exists():
         return root
@@ -95,8 +106,8 @@ def fetch_prompts(cache: Path | None = None) -> tuple[list[tuple[str, Path, str]
         ``([(name, wav path, text)], prompts left out)``.
     """
     cache = cache or cache_dir("corpus-debs")
-    sounds = _unpacked(PACKAGES[0], cache) / SOUNDS
-    script = read_script(_unpacked(PACKAGES[1], cache) / _SCRIPT)
+    sounds = unpacked(PACKAGES[0], cache) / SOUNDS
+    script = read_script(unpacked(PACKAGES[1], cache) / _SCRIPT)
     items, skipped = [], 0
     for wav in sorted(sounds.rglob("*.wav")):
         name = wav.relative_to(sounds).with_suffix("").as_posix()
