@@ -41,8 +41,8 @@ def main() -> None:
     cfg = dataclasses.replace(
         base, whisper_speech_copies=a.copies, seed=seed, threads=a.threads or base.threads
     )
-    tag = f"speech-{a.copies}" + ("" if seed == base.seed else f"-seed-{seed}")
-    sub = run / tag
+    suffix = "" if seed == base.seed else f"-seed-{seed}"
+    sub = run / f"speech-{a.copies}{suffix}"
     other = pipeline.train_variant(run, sub, cfg, new_teacher=True)
     reference = evaluate_driver(
         make_driver("learned", fps=25.0, model=a.model), pipeline.eval_items(run)
@@ -57,7 +57,7 @@ def main() -> None:
         "without": reference,
         "with": int8_row(other),
     }
-    (run / f"{tag.replace(f'-{a.copies}', '')}.json").write_text(json.dumps(out, indent=2) + "\n")
+    (run / f"speech{suffix}.json").write_text(json.dumps(out, indent=2) + "\n")
     for key in ("without", "with"):
         for group, m in sorted(out[key].items()):
             print(

@@ -16,7 +16,7 @@ Clips are saved as one ``.npz`` per split, so ``train teacher`` starts in second
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -226,8 +226,20 @@ def build_clips(
         (u.samples16k, list(u.phones), [seed, i], copies, True, closure_overshoot, keep)
         for i, u in enumerate(utterances)
     ]
+    return _run_tasks(_work, tasks, "clips", jobs, progress, audio_out)
+
+
+def _run_tasks(
+    work: Callable[[tuple], list[tuple[Clip, np.ndarray | None]]],
+    tasks: list[tuple],
+    desc: str,
+    jobs: int,
+    progress: bool,
+    audio_out: list[np.ndarray] | None,
+) -> list[Clip]:
+    """Run clip tasks (in ``jobs`` processes); the clips in task order, audio to ``audio_out``."""
     out: list[Clip] = []
-    bar = tqdm(total=len(tasks), desc="clips", disable=not progress)
+    bar = tqdm(total=len(tasks), desc=desc, disable=not progress)
 
     def take(pairs: list[tuple[Clip, np.ndarray | None]]) -> None:
         for clip, audio in pairs:
@@ -238,16 +250,16 @@ def build_clips(
 
     if jobs <= 1:
         for t in tasks:
-            take(_work(t))
+            take(work(t))
     else:
         with ProcessPoolExecutor(jobs) as ex:
-            for pairs in ex.map(_work, tasks, chunksize=8):
+            for pairs in ex.map(work, tasks, chunksize=8):
                 take(pairs)
     bar.close()
     return out
 
 
-def _speech_work(args: tuple) -> list[tuple[Clip, np.ndarray]]:
+def _speech_work(args: tuple) -> list[tuple[Clip, np.ndarray | None]]:
     from avatar_agent.train.corpus.augment import augment as augment_audio
 
     samples, seed, copies = args
@@ -298,25 +310,7 @@ def build_speech_clips(
         The clips.
     """
     tasks = [(x, [seed, i], copies) for i, x in enumerate(recordings)]
-    out: list[Clip] = []
-    bar = tqdm(total=len(tasks), desc="speech clips", disable=not progress)
-
-    def take(pairs: list[tuple[Clip, np.ndarray]]) -> None:
-        for clip, audio in pairs:
-            out.append(clip)
-            if audio_out is not None:
-                audio_out.append(audio)
-        bar.update(1)
-
-    if jobs <= 1:
-        for t in tasks:
-            take(_speech_work(t))
-    else:
-        with ProcessPoolExecutor(jobs) as ex:
-            for pairs in ex.map(_speech_work, tasks, chunksize=8):
-                take(pairs)
-    bar.close()
-    return out
+    return _run_tasks(_speech_work, tasks, "speech clips", jobs, progress, audio_out)
 
 
 def save_clips(clips: Sequence[Clip], path: Path) -> None:

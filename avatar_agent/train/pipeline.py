@@ -298,19 +298,26 @@ def _real_clips(run: Path, cfg: TrainConfig, corpus_dir: Path, jobs: int, progre
         closure_overshoot=cfg.closure_overshoot,
     )
     save_clips(clips, run / "clips_real.npz")
-    frames = int(sum(len(c.motion) for c in clips))
     real = {
         "utterances": len(utts),
         "engines": sorted({u.engine for u in utts}),
         "voices": sorted({u.voice for u in utts}),
-        "seconds_of_speech": round(sum(len(u.samples16k) for u in utts) / 16000.0, 1),
+        **_clips_summary([u.samples16k for u in utts], clips, t0),
+    }
+    path.write_text(json.dumps(real, indent=2) + "\n")
+    return {"real": real}
+
+
+def _clips_summary(audios: list[np.ndarray], clips: list, t0: float) -> dict:
+    """Seconds of source speech, clips, frames, hours of clips, build time (``data_*.json``)."""
+    frames = int(sum(len(c.motion) for c in clips))
+    return {
+        "seconds_of_speech": round(sum(len(a) for a in audios) / 16000.0, 1),
         "clips": len(clips),
         "frames": frames,
         "hours": frames / 25.0 / 3600.0,
         "seconds": time.perf_counter() - t0,
     }
-    path.write_text(json.dumps(real, indent=2) + "\n")
-    return {"real": real}
 
 
 def _speech_clips(run: Path, cfg: TrainConfig, jobs: int, progress: bool) -> dict:
@@ -320,7 +327,7 @@ def _speech_clips(run: Path, cfg: TrainConfig, jobs: int, progress: bool) -> dic
     ``cfg.whisper_speech_copies`` augmented copies (seeded apart from the other clips), for
     the teacher's Whisper term; ``data_speech.json`` describes it.
     """
-    from avatar_agent.train.corpus.speech import SOURCES, load_speech
+    from avatar_agent.train.corpus.speech import SDIST_SOURCES, SOURCES, load_speech
     from avatar_agent.train.data import build_speech_clips, save_clips
 
     if not cfg.uses_speech:
@@ -341,18 +348,16 @@ def _speech_clips(run: Path, cfg: TrainConfig, jobs: int, progress: bool) -> dic
     )
     _save_whisper(run, cfg, audios, progress, "whisper_speech.npy")
     save_clips(clips, run / "clips_speech.npz")
-    frames = int(sum(len(c.motion) for c in clips))
     speech = {
         "recordings": len(recordings),
         "left_out": left_out,
         "sources": [
             {"package": s.package, "licence": s.licence, "credit": s.credit} for s in SOURCES
-        ],
-        "seconds_of_speech": round(sum(len(x) for _, x in recordings) / 16000.0, 1),
-        "clips": len(clips),
-        "frames": frames,
-        "hours": frames / 25.0 / 3600.0,
-        "seconds": time.perf_counter() - t0,
+        ]
+        + [
+            {"package": s.spec, "licence": s.licence, "credit": s.credit} for s in SDIST_SOURCES
+        ],  # fmt: skip
+        **_clips_summary([x for _, x in recordings], clips, t0),
     }
     path.write_text(json.dumps(speech, indent=2) + "\n")
     return {"speech": speech}
