@@ -52,6 +52,8 @@ def main() -> None:
         "whisper_speech_copies": used["whisper_speech_copies"],
         "whisper_speech_batch": used["whisper_speech_batch"],
         "seed": used["seed"],
+        "teacher_steps": used["teacher_steps"],
+        "distill_steps": used["distill_steps"],
         "reference_model": a.model or "embedded",
         "data": json.loads((sub / "data_speech.json").read_text()),
         "without": reference,

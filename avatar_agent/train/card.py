@@ -86,6 +86,7 @@ def _status(run: Path) -> str:
     lines.append(_lookahead_line(run))
     lines.append(_capacity_line(run))
     lines.append(_pretrain_line(run, cfg))
+    lines.append(_speech_line(run, cfg))
     lines.append(_adapt_line(run))
     lines.append(_guidance_line(run, float(_load(run, "config.json").get("guidance", 0))))
     return "\n".join(lines)
@@ -536,11 +537,72 @@ def _pretrain_line(run: Path, cfg: dict) -> str:
     )
 
 
+def _speech_text(run: Path, cfg: dict) -> str:
+    """The untranscribed natural speech in the Whisper term, if the run used it."""
+    copies = int(cfg.get("whisper_speech_copies", 0))
+    if copies <= 0:
+        return ""
+    d = _load(run, "data_speech.json")
+    sources = "; ".join(
+        f"{s['credit']} (`{s['package']}`, {s['licence']})" for s in d.get("sources", [])
+    )
+    return (
+        f" The Whisper term also reads untranscribed natural speech (`corpus/speech.py`): "
+        f"{d.get('recordings')} recordings, {d.get('seconds_of_speech', 0) / 60:.0f} min, in "
+        f"{copies} augmented copies ({d.get('hours', 0):.1f} h; {sources}); only the audio "
+        f"encoder and the Whisper head see it, {cfg.get('whisper_speech_batch')} windows per "
+        "step, and the mouth is never trained on it."
+    )
+
+
+def _speech_checks(run: Path) -> list[dict]:
+    """``speech.json`` and its ``speech-seed-S.json`` twins (``scripts/speech_check.py``)."""
+    paths = [run / "speech.json", *sorted(run.glob("speech-seed-*.json"))]
+    return [json.loads(p.read_text()) for p in paths if p.exists()]
+
+
+def _speech_line(run: Path, cfg: dict) -> str:
+    """Natural speech in the Whisper term (``scripts/speech_check.py``), per seed and averaged.
+
+    Each check scores its variant next to one reference model (the shipped config without the
+    speech) on the same held-out items; the training-noise line gives the seed gap.
+    """
+    checks = _speech_checks(run)
+    if not checks:
+        return "- natural speech in the Whisper term: not evaluated for this run " + (
+            "(`scripts/speech_check.py`)"
+        )
+    groups = [(g, g) for g in ("all", "human", "piper", "ivr", "festival", "espeak")]
+    parts = [
+        f"seed {c['seed']}: " + "; ".join(_pairs(c["without"], c["with"], groups, rest=True))
+        for c in checks
+    ]
+    text = "; ".join(parts)
+    if len(checks) > 1:
+        n = len(checks)
+        r = sum(c["with"]["all"]["r"] for c in checks) / n
+        cl = sum(c["with"]["all"]["closure"] for c in checks) / n
+        text += f"; mean of the {n} seeds with it: all r {r:.4f}, closures {100 * cl:.2f} %"
+    copies = int(checks[0]["whisper_speech_copies"])
+    shipped = int(cfg.get("whisper_speech_copies", 0)) == copies
+    return (
+        f"- natural speech in the Whisper term ({checks[0]['data'].get('recordings')} "
+        f"recordings, {copies} copies; same clips, "
+        f"{checks[0].get('teacher_steps', cfg.get('teacher_steps'))} + "
+        f"{checks[0].get('distill_steps', cfg.get('distill_steps'))} steps), int8, reference "
+        f"model ({checks[0]['reference_model']}) -> with it, "
+        + text
+        + f": {'this model has it' if shipped else 'not used'} "
+        f"(`scripts/speech_check.py --run RUN --copies {copies} [--seed S]`)."
+    )
+
+
 def _earlier_base_line(run: Path) -> str:
     """Say so when the checks below were measured against an earlier model than this one."""
     own = int8_row(_load(run, "metrics.json"))
     names = (
-        "critic", "specaug", "probe", "real", "seed", "lookahead", "capacity", "pretrain", "adapt"
+        "critic", "specaug", "probe", "real", "seed", "lookahead", "capacity", "pretrain",
+        "adapt", "speech",
     )  # fmt: skip
     older = []
     for name in names:
@@ -603,6 +665,7 @@ def write_card(run: Path, out: Path) -> Path:
     if float(cfg.get("whisper_weight", 0.0)) > 0:
         data_what += " + their Whisper features"
     par = export.get("parity", {})
+    whisper_data = _whisper_data_text(cfg) + _speech_text(run, cfg)
     text = f"""# Motion model card: `motion.int8.onnx`
 
 One-step audio → face-motion generator of avatar-agent: 16 kHz speech (log-mel, 80 bins,
@@ -641,7 +704,7 @@ voice (`ivr`: Asterisk's prompts, Allison Smith, 8 kHz), aligned with pocketsphi
 voices. Training clips: {data.get("clips")} clips from {data.get("utterances")} utterances
 ({data.get("hours", 0):.1f} h after {cfg.get("copies")} augmented copies: speed, pitch,
 equalisation, loudness, noise, reverb, telephone band, resampling) in five scenarios
-(speaking, barge-in, listening, idle, thinking) with expression overlays.{_whisper_data_text(cfg)}
+(speaking, barge-in, listening, idle, thinking) with expression overlays.{whisper_data}
 {_real_data_line(run, cfg, data)}
 {_window_augment_line(cfg)} Motion targets: `docs/motion-targets.md`; {_overshoot_line(cfg)}
 

@@ -218,3 +218,38 @@ def test_whisper_line_judges_the_gain_and_says_whether_this_model_has_it(tmp_pat
     (tmp_path / "metrics.json").write_text(json.dumps({"student int8 (1 step)": a}))
     assert _earlier_base_line(tmp_path) == ""
     assert "the 'with' row is an earlier model" in _whisper_line(tmp_path, {"whisper_weight": 0.3})
+
+
+def test_speech_line_quotes_each_seed_their_mean_and_whether_this_model_has_it(
+    tmp_path: Path,
+) -> None:
+    from avatar_agent.train.card import _speech_line, _speech_text
+
+    assert "not evaluated for this run" in _speech_line(tmp_path, {})
+    ref = {"all": _row(0.870, 0.727, 416), "human": _row(0.810, 0.709, 42)}
+    data = {
+        "recordings": 1144,
+        "seconds_of_speech": 3366.3,
+        "hours": 2.83,
+        "sources": [{"package": "asterisk-core-sounds-it-g722", "licence": "CC-BY-3.0",
+                     "credit": "Asterisk core sounds, Italian"}],
+    }  # fmt: skip
+    check = {"whisper_speech_copies": 3, "whisper_speech_batch": 32, "seed": 0,
+             "reference_model": "embedded", "data": data, "without": ref,
+             "with": {"all": _row(0.873, 0.733, 416), "human": _row(0.810, 0.723, 42)}}  # fmt: skip
+    (tmp_path / "speech.json").write_text(json.dumps(check))
+    line = _speech_line(tmp_path, {"whisper_speech_copies": 3, "teacher_steps": 12000})
+    assert "seed 0: all r 0.727 -> 0.733, closures 87.0 -> 87.3 %, rest 95.0 -> 95.0 %" in line
+    assert "this model has it" in line and "mean of" not in line and "(1144 recordings" in line
+    twin = dict(check, seed=1)
+    twin["with"] = {"all": _row(0.850, 0.729, 416)}
+    (tmp_path / "speech-seed-1.json").write_text(json.dumps(twin))
+    line = _speech_line(tmp_path, {})
+    assert "; seed 1: all r 0.727 -> 0.729, closures 87.0 -> 85.0 %" in line
+    assert "mean of the 2 seeds with it: all r 0.7310, closures 86.15 %" in line
+    assert line.endswith("not used (`scripts/speech_check.py --run RUN --copies 3 [--seed S]`).")
+    assert _speech_text(tmp_path, {}) == ""
+    (tmp_path / "data_speech.json").write_text(json.dumps(data))
+    text = _speech_text(tmp_path, {"whisper_speech_copies": 3, "whisper_speech_batch": 32})
+    assert "1144 recordings, 56 min, in 3 augmented copies (2.8 h;" in text
+    assert "Asterisk core sounds, Italian (`asterisk-core-sounds-it-g722`, CC-BY-3.0)" in text
