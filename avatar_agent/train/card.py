@@ -37,7 +37,39 @@ def _corpus_summary(run: Path) -> str:
     return "| split / engine | utterances | hours |\n|---|---|---|\n" + "\n".join(rows)
 
 
-def _status(run: Path) -> str:
+_NOT_RUN = ("not evaluated for this run", "not measured for this run", "not checked for this run")
+_CARRIED = " [carried over from the previous card: measured on an earlier model]"
+
+
+def _carry_over(lines: list[str], previous: str) -> list[str]:
+    """Keep the previous card's findings for the checks this run has not repeated.
+
+    A check line that says it was not run for this run is replaced by the line of the same
+    check (the same words before its first ``:``) from ``previous``, marked as measured on an
+    earlier model, so installing a new model does not erase what was learnt before it.
+
+    Args:
+        lines: This card's status lines.
+        previous: Text of the card being replaced ("" if none).
+
+    Returns:
+        The lines, with earlier findings in place of the checks not run.
+    """
+    old = [x for x in previous.splitlines() if x.startswith("- ")]
+    out = []
+    for line in lines:
+        if any(t in line for t in _NOT_RUN):
+            key = line.split(":")[0]
+            found = next(
+                (x for x in old if x.startswith(key) and not any(t in x for t in _NOT_RUN)), None
+            )
+            if found:
+                line = found if found.endswith(_CARRIED) else found + _CARRIED
+        out.append(line)
+    return out
+
+
+def _status(run: Path, previous: str = "") -> str:
     metrics = _load(run, "metrics.json")
     student = int8_row(metrics)
     fp32 = next((v for k, v in metrics.items() if k.startswith("student fp32")), None)
@@ -89,14 +121,17 @@ def _status(run: Path) -> str:
     lines.append(_speech_line(run, cfg))
     lines.append(_adapt_line(run))
     lines.append(_guidance_line(run, float(_load(run, "config.json").get("guidance", 0))))
-    return "\n".join(lines)
+    return "\n".join(_carry_over(lines, previous))
 
 
 def _guidance_line(run: Path, shipped: float) -> str:
     """The guidance-scale check from ``guidance.json`` (``scripts/guidance_check.py``)."""
     path = run / "guidance.json"
     if not path.exists():
-        return "- guidance scale: not checked for this run (`scripts/guidance_check.py`)"
+        return (
+            "- classifier-free guidance of the teacher: not checked for this run "
+            "(`scripts/guidance_check.py`)"
+        )
     g = json.loads(path.read_text())
     parts = [
         f"w = {w}: r {m['r']:.3f}, closures {100 * m['closure']:.1f} %, "
@@ -240,7 +275,7 @@ def _lookahead_line(run: Path) -> str:
     """A longer audio look-ahead (``scripts/lookahead_check.py``): quality against latency."""
     path = run / "lookahead.json"
     if not path.exists():
-        return "- longer look-ahead: not evaluated for this run (`scripts/lookahead_check.py`)"
+        return "- audio look-ahead: not evaluated for this run (`scripts/lookahead_check.py`)"
     c = json.loads(path.read_text())
     (f0, f1), a, b = c["lookahead"], c["without"], c["with"]
     parts = _pairs(a, b, [(g, g) for g in ("all", "human", "piper", "ivr")])
@@ -641,12 +676,14 @@ def _overshoot_line(cfg: dict) -> str:
     )
 
 
-def write_card(run: Path, out: Path) -> Path:
+def write_card(run: Path, out: Path, *, previous: str = "") -> Path:
     """Write the model card of the run's int8 model.
 
     Args:
         run: Finished run folder.
         out: Markdown path (``avatar_agent/assets/MOTION_MODEL.md``).
+        previous: Text of the card this one replaces: its findings of checks the run has
+            not repeated are kept, marked as measured on an earlier model.
 
     Returns:
         The path.
@@ -740,7 +777,7 @@ max |Δ| {par.get("max_abs", float("nan")):.3f}, mean |Δ lip opening|
 
 ## Status against the targets
 
-{_status(run)}
+{_status(run, previous)}
 
 ## Limits
 

@@ -187,7 +187,8 @@ def _install(run: Path) -> dict:
     assets = Path(__file__).resolve().parent.parent / "assets"
     dst = assets / DEFAULT_MODEL
     shutil.copyfile(src, dst)
-    card = write_card(run, assets / "MOTION_MODEL.md")
+    old = assets / "MOTION_MODEL.md"  # its findings of checks this run lacks are kept
+    card = write_card(run, old, previous=old.read_text() if old.exists() else "")
     docs = Path.cwd() / "docs"
     page = write_eval_page(run, docs / "lipsync-eval.md") if docs.is_dir() else None
     return {

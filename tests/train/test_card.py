@@ -253,3 +253,24 @@ def test_speech_line_quotes_each_seed_their_mean_and_whether_this_model_has_it(
     text = _speech_text(tmp_path, {"whisper_speech_copies": 3, "whisper_speech_batch": 32})
     assert "1144 recordings, 56 min, in 3 augmented copies (2.8 h;" in text
     assert "Asterisk core sounds, Italian (`asterisk-core-sounds-it-g722`, CC-BY-3.0)" in text
+
+
+def test_a_new_card_keeps_the_previous_cards_findings_of_checks_not_rerun(tmp_path: Path) -> None:
+    from avatar_agent.train.card import _CARRIED, _status
+
+    metrics = {"student int8": {"all": {"r": 0.73, "closure": 0.87, "rest": 0.96, "lag_ms": 0}}}
+    (tmp_path / "metrics.json").write_text(json.dumps(metrics))
+    (tmp_path / "config.json").write_text(json.dumps({"guidance": 3.0}))
+    fresh = _status(tmp_path).splitlines()
+    assert "- training noise: not measured for this run (`scripts/seed_check.py`)" in fresh
+    noise = "- training noise: the same config with seed 1 instead of 0: all r 0.728 / 0.723"
+    look = "- audio look-ahead 80 -> 160 ms (more latency), int8 student: all r 0.701 -> 0.704"
+    previous = "\n".join(["# card", "", "- r 0.72 (target 0.8): NOT met", noise, look + _CARRIED,
+                          "- guidance scale: not checked for this run"])  # fmt: skip
+    lines = _status(tmp_path, previous).splitlines()
+    assert noise + _CARRIED in lines  # marked once as from an earlier model
+    assert look + _CARRIED in lines and sum(_CARRIED in x for x in lines) == 2
+    assert "- r 0.73 (target 0.8): NOT met" in lines  # this model's own numbers stay
+    assert "- r 0.72 (target 0.8): NOT met" not in lines
+    assert any(x.startswith("- natural speech in the Whisper term: not evaluated") for x in lines)
+    assert len(lines) == len(fresh)
