@@ -540,6 +540,11 @@ def _whisper_line(run: Path, cfg: dict) -> str:
     )
 
 
+def _mean_all(rows: list[dict], key: str) -> float:
+    """Mean of the pooled (``all``) ``key`` over several runs' rows (one per seed)."""
+    return sum(r["all"][key] for r in rows) / len(rows)
+
+
 def _pretrain_line(run: Path, cfg: dict) -> str:
     """The audio encoder's pre-training on Whisper (``scripts/pretrain_check.py``), per seed."""
     c = _load(run, "pretrain.json")
@@ -554,13 +559,11 @@ def _pretrain_line(run: Path, cfg: dict) -> str:
         pairs.append((pair["seed"], pair["without"], pair["with"]))
     seeds = "; ".join(f"seed {s}: " + "; ".join(_pairs(a, b, groups)) for s, a, b in pairs)
     if len(pairs) > 1:  # pooled rows averaged over the seeds
-
-        def mean(k: int, key: str) -> float:
-            return sum(p[k]["all"][key] for p in pairs) / len(pairs)
-
+        a, b = [p[1] for p in pairs], [p[2] for p in pairs]
         seeds += (
-            f"; mean of the {len(pairs)} seeds: all r {mean(1, 'r'):.4f} -> {mean(2, 'r'):.4f}, "
-            f"closures {100 * mean(1, 'closure'):.2f} -> {100 * mean(2, 'closure'):.2f} %"
+            f"; mean of the {len(pairs)} seeds: all r {_mean_all(a, 'r'):.4f} -> "
+            f"{_mean_all(b, 'r'):.4f}, closures {100 * _mean_all(a, 'closure'):.2f} -> "
+            f"{100 * _mean_all(b, 'closure'):.2f} %"
         )
     shipped = int(cfg.get("whisper_pretrain_steps", 0)) == n1
     return (
@@ -614,10 +617,11 @@ def _speech_line(run: Path, cfg: dict) -> str:
     ]
     text = "; ".join(parts)
     if len(checks) > 1:
-        n = len(checks)
-        r = sum(c["with"]["all"]["r"] for c in checks) / n
-        cl = sum(c["with"]["all"]["closure"] for c in checks) / n
-        text += f"; mean of the {n} seeds with it: all r {r:.4f}, closures {100 * cl:.2f} %"
+        b = [c["with"] for c in checks]
+        text += (
+            f"; mean of the {len(b)} seeds with it: all r {_mean_all(b, 'r'):.4f}, "
+            f"closures {100 * _mean_all(b, 'closure'):.2f} %"
+        )
     copies = int(checks[0]["whisper_speech_copies"])
     shipped = int(cfg.get("whisper_speech_copies", 0)) == copies
     return (
