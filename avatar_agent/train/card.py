@@ -415,6 +415,23 @@ def _real_data_line(run: Path, cfg: dict, data: dict) -> str:
     )
 
 
+def _kokoro_data_text(run: Path, cfg: dict, data: dict) -> str:
+    """The Kokoro-82M speech the run trained on (``kokoro_copies``); empty when none."""
+    if int(cfg.get("kokoro_copies", 0)) <= 0:
+        return ""
+    d = _load(run, "data_kokoro.json")
+    share = d.get("frames", 0) / max(1, d.get("frames", 0) + data.get("frames", 0))
+    voices = ", ".join(f"{k} {v}" for k, v in d.get("voices", {}).items())
+    return (
+        f" Kokoro-82M speech: {d.get('utterances')} sentences "
+        f"({d.get('seconds_of_speech', 0) / 60:.1f} min; five Japanese voice styles speaking "
+        f"English from espeak-ng IPA, half of them mixes of two; first styles: {voices}), "
+        f"timed by the model's own durations (`docs/corpus.md`), {cfg.get('kokoro_copies')} "
+        f"augmented copies each ({d.get('hours', 0):.1f} h of clips, {100 * share:.0f} % of "
+        f"training frames). Source: {d.get('source')}."
+    )
+
+
 def _init_text(cfg: dict) -> str:
     """Where a fine-tuned run started (``init_from``); empty for a run trained from scratch."""
     if not cfg.get("init_from"):
@@ -746,7 +763,7 @@ voices. Training clips: {data.get("clips")} clips from {data.get("utterances")} 
 ({data.get("hours", 0):.1f} h after {cfg.get("copies")} augmented copies: speed, pitch,
 equalisation, loudness, noise, reverb, telephone band, resampling) in five scenarios
 (speaking, barge-in, listening, idle, thinking) with expression overlays.{whisper_data}
-{_real_data_line(run, cfg, data)}
+{_real_data_line(run, cfg, data)}{_kokoro_data_text(run, cfg, data)}
 {_window_augment_line(cfg)} Motion targets: `docs/motion-targets.md`; {_overshoot_line(cfg)}
 
 {_corpus_summary(run)}

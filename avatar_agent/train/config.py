@@ -65,6 +65,13 @@ class TrainConfig:
             windows also train the audio encoder on the Whisper term, never the mouth
             (``clips_speech.npz``, ``whisper_speech.npy``; 0: off).
         whisper_speech_batch: Windows of that speech per teacher step.
+        kokoro_copies: Augmented copies of each Kokoro-82M utterance trained on
+            (:mod:`~avatar_agent.train.corpus.kokoro`: English from five Japanese voice
+            styles and their mixes, a natural-sounding neural TTS with its own phone
+            durations; ``clips_kokoro.npz``, with Whisper features when the term is on).
+            0: off.
+        kokoro_utterances: Sentences the Kokoro corpus speaks
+            (:func:`~avatar_agent.train.corpus.kokoro_corpus.build_kokoro`).
         dilations: Residual blocks (one per dilation).
         batch: Windows per optimisation step.
         teacher_steps: Teacher optimisation steps.
@@ -112,6 +119,8 @@ class TrainConfig:
     whisper_pretrain_steps: int = 0
     whisper_speech_copies: int = 0
     whisper_speech_batch: int = 32
+    kokoro_copies: int = 0
+    kokoro_utterances: int = 600
     dilations: tuple[int, ...] = (1, 2, 4, 1, 2, 4)
     batch: int = 128
     teacher_steps: int = 12000

@@ -9,6 +9,10 @@ Everything lives in one run folder (default ``out/train``):
 ``clips_real.npz``   clips of the real recordings trained on (only with ``real_copies``;
                      ``data_real.json`` describes them)
 ``whisper_train.npy`` Whisper features of the training clips (only with ``whisper_weight``)
+``clips_kokoro.npz``  clips of the Kokoro-82M speech trained on (only with ``kokoro_copies``;
+                     ``data_kokoro.json`` describes them, ``whisper_kokoro.npy`` their Whisper
+                     features; the speech itself is in ``corpus_kokoro/``, or where
+                     ``corpus_kokoro_path.txt`` says)
 ``stats.npz``        normalisation statistics
 ``teacher.pt``       teacher checkpoint (resume); ``teacher/`` the diffusers model folder
 ``student.pt``       distillation checkpoint (resume); ``student/`` the one-step student
@@ -43,6 +47,7 @@ __all__ = [
     "train_variant",
     "compare_variant",
     "real_train_utterances",
+    "kokoro_corpus_dir",
 ]
 
 log = logging.getLogger(__name__)
@@ -156,6 +161,7 @@ def stage_data(
             **summary,
             **_real_clips(run, cfg, corpus_dir, jobs, progress),
             **_speech_clips(run, cfg, jobs, progress),
+            **_kokoro_clips(run, cfg, jobs, progress),
         }
     if corpus_built:
         build_corpus(
@@ -189,6 +195,7 @@ def stage_data(
         **summary,
         **_real_clips(run, cfg, corpus_dir, jobs, progress),
         **_speech_clips(run, cfg, jobs, progress),
+        **_kokoro_clips(run, cfg, jobs, progress),
     }
 
 
@@ -363,6 +370,61 @@ def _speech_clips(run: Path, cfg: TrainConfig, jobs: int, progress: bool) -> dic
     return {"speech": speech}
 
 
+def kokoro_corpus_dir(run: Path) -> Path:
+    """The run's Kokoro corpus: where ``corpus_kokoro_path.txt`` says, else ``corpus_kokoro/``."""
+    known = run / "corpus_kokoro_path.txt"
+    return Path(known.read_text().strip()) if known.exists() else run / "corpus_kokoro"
+
+
+def _kokoro_clips(run: Path, cfg: TrainConfig, jobs: int, progress: bool) -> dict:
+    """Build ``clips_kokoro.npz`` (+ ``whisper_kokoro.npy``) when the config trains on Kokoro.
+
+    The Kokoro corpus (:func:`~avatar_agent.train.corpus.kokoro_corpus.build_kokoro`,
+    ``cfg.kokoro_utterances`` sentences, seeded by ``cfg.seed``) is spoken first if missing;
+    one that exists is used as it is (a variant shares its base run's, as it shares the main
+    corpus). Its clips are seeded apart from the other clips; ``data_kokoro.json`` describes
+    them.
+    """
+    from avatar_agent.train.corpus.build import load_corpus
+    from avatar_agent.train.corpus.kokoro_corpus import build_kokoro
+    from avatar_agent.train.data import build_clips, save_clips
+
+    if cfg.kokoro_copies <= 0:
+        return {}
+    path = run / "data_kokoro.json"
+    if path.exists() and (run / "clips_kokoro.npz").exists():
+        return {"kokoro": json.loads(path.read_text())}
+    t0 = time.perf_counter()
+    corpus_dir = kokoro_corpus_dir(run)
+    if not (corpus_dir / "manifest.jsonl").exists():
+        build_kokoro(corpus_dir, cfg.kokoro_utterances, seed=cfg.seed, jobs=jobs, progress=progress)
+    utts = load_corpus(corpus_dir, split="train")
+    audios: list[np.ndarray] | None = [] if cfg.uses_whisper else None
+    clips = build_clips(
+        utts,
+        copies=cfg.kokoro_copies,
+        seed=cfg.seed + 3,  # not the synthetic, real or speech clips' seeds
+        jobs=jobs,
+        progress=progress,
+        closure_overshoot=cfg.closure_overshoot,
+        audio_out=audios,
+    )
+    if audios is not None:
+        _save_whisper(run, cfg, audios, progress, "whisper_kokoro.npy")
+    save_clips(clips, run / "clips_kokoro.npz")
+    info = json.loads((corpus_dir / "info.json").read_text())
+    kok = {
+        "utterances": len(utts),
+        "voices": info.get("voices", {}),
+        "corpus_hours": info.get("hours"),
+        "corpus_build_seconds": info.get("build_seconds"),
+        "source": info.get("source"),
+        **_clips_summary([u.samples16k for u in utts], clips, t0),
+    }
+    path.write_text(json.dumps(kok, indent=2) + "\n")
+    return {"kokoro": kok}
+
+
 def _speech_sampler(run: Path, cfg: TrainConfig):  # noqa: ANN202
     """Window sampler over the speech clips with their Whisper features (None if unused)."""
     from avatar_agent.train.data import attach_whisper, load_clips
@@ -381,19 +443,24 @@ def _speech_sampler(run: Path, cfg: TrainConfig):  # noqa: ANN202
 
 
 def _train_clips(run: Path, cfg: TrainConfig, *, whisper: bool = False) -> list:
-    """The clips a run trains on: the synthetic ones, plus the real ones if configured.
+    """The clips a run trains on: the synthetic ones, plus the real and Kokoro ones if configured.
 
     ``whisper``: give the synthetic clips their Whisper features (the teacher's term only
     reads them; other stages would copy them into every batch for nothing).
     """
     from avatar_agent.train.data import attach_whisper, load_clips
 
-    synthetic = load_clips(run / "clips_train.npz")
+    clips = load_clips(run / "clips_train.npz")
     if whisper and cfg.uses_whisper:
-        attach_whisper(synthetic, run / "whisper_train.npy")
+        attach_whisper(clips, run / "whisper_train.npy")
     if cfg.real_copies > 0:
-        return synthetic + load_clips(run / "clips_real.npz")
-    return synthetic
+        clips += load_clips(run / "clips_real.npz")
+    if cfg.kokoro_copies > 0:
+        kok = load_clips(run / "clips_kokoro.npz")
+        if whisper and cfg.uses_whisper:
+            attach_whisper(kok, run / "whisper_kokoro.npy")
+        clips += kok
+    return clips
 
 
 def stage_teacher(run: Path, cfg: TrainConfig, *, progress: bool = True) -> dict:
@@ -616,7 +683,10 @@ def train_variant(
         cfg = TrainConfig.from_dict(json.loads((sub / "config.json").read_text()))
     else:
         cfg.save(sub / "config.json")
-    if cfg.real_copies > 0:  # the real recordings' clips are the variant's own
+    kokoro = kokoro_corpus_dir(run)
+    if (kokoro / "manifest.jsonl").exists() and not kokoro_corpus_dir(sub).exists():
+        (sub / "corpus_kokoro_path.txt").write_text(str(kokoro.resolve()) + "\n")
+    if cfg.real_copies > 0 or cfg.kokoro_copies > 0:  # those clips are the variant's own
         stage_data(sub, cfg, progress=progress)
     if new_teacher:
         _speech_clips(sub, cfg, 2, progress)  # so are the untranscribed speech's, if used
@@ -637,13 +707,17 @@ def compare_variant(
     fields: tuple[str, ...] = (),
     extra: dict | None = None,
     labels: tuple[str, str] = ("without", "with"),
+    reference_model: str | None = None,
 ) -> dict:
     """Train a variant (:func:`train_variant`) and write the comparison the card reads.
 
     ``<run>/<name>.json`` holds the variant's ``fields`` (from its saved config), ``extra``,
-    its real-speech clips' summary (``data``, when it trained on real recordings) and the int8
-    rows of both runs (``without``: the run, ``with``: the variant). Prints the rows of the
-    pooled set and the natural voices, labelled ``labels``.
+    its real-speech or Kokoro clips' summary (``data`` / ``kokoro``, when it trained on them)
+    and the int8 rows of both runs (``without``: the run, ``with``: the variant). A run that
+    holds only data (no ``metrics.json`` of its own model) is represented by
+    ``reference_model`` (default: the embedded model, the seed-0 run of the shipped config)
+    scored on the same held-out items. Prints the rows of the pooled set and the natural
+    voices, labelled ``labels``.
 
     Returns:
         What was written.
@@ -655,8 +729,18 @@ def compare_variant(
     out = {k: used[k] for k in fields} | (extra or {})
     if (sub / "data_real.json").exists() and used.get("real_copies", 0) > 0:
         out["data"] = json.loads((sub / "data_real.json").read_text())
+    if (sub / "data_kokoro.json").exists() and used.get("kokoro_copies", 0) > 0:
+        out["kokoro"] = json.loads((sub / "data_kokoro.json").read_text())
     # the run's rows are read last: its own evaluation may finish while the variant trains
-    out["without"] = int8_row(json.loads((run / "metrics.json").read_text()))
+    if (run / "metrics.json").exists() and reference_model is None:
+        out["without"] = int8_row(json.loads((run / "metrics.json").read_text()))
+    else:
+        from avatar_agent.generator.driver import make_driver
+        from avatar_agent.train.evaluate import evaluate_driver
+
+        driver = make_driver("learned", fps=25.0, model=reference_model)
+        out["without"] = evaluate_driver(driver, eval_items(run))
+        out["reference_model"] = reference_model or "embedded"
     out["with"] = int8_row(other)
     (run / f"{name}.json").write_text(json.dumps(out, indent=2) + "\n")
     for key, label in zip(("without", "with"), labels, strict=True):

@@ -76,6 +76,14 @@ def test_train_all_tiny(tiny_run: Path, tmp_path: Path) -> None:
     assert saved["with"]["all"]["r"] == pytest.approx(row["all"]["r"], abs=1e-6)
     assert saved["without"]["all"]["r"] == pytest.approx(base["all"]["r"], abs=1e-6)
     assert out["with"]["all"]["closure"] == saved["with"]["all"]["closure"]
+    # a reference model in place of the run's metrics: scored on the same held-out items
+    ref = pipeline.compare_variant(
+        run, sub, dataclasses.replace(cfg, p_spec=0.8), "specaug-ref",
+        reference_model=str(run / "motion.int8.onnx"),
+    )  # fmt: skip
+    assert ref["reference_model"] == str(run / "motion.int8.onnx")
+    assert ref["without"]["all"]["r"] == pytest.approx(base["all"]["r"], abs=1e-6)
+    assert ref["without"]["all"]["closure"] == base["all"]["closure"]
 
 
 def test_set_overrides_a_new_run_and_guards_an_existing_one(tmp_path: Path) -> None:
