@@ -38,6 +38,23 @@ def test_durations_become_phones_moved_by_the_lead() -> None:
         kokoro.symbols_to_phones("bˈɜɹd", d[:-1])
 
 
+def test_a_phrase_final_phone_gives_its_silent_tail_to_the_pause() -> None:
+    from avatar_agent.train.phones import Phone
+
+    sr = kokoro.SAMPLE_RATE
+    t = np.arange(sr) / sr
+    x = (0.3 * np.sin(2 * np.pi * 200 * t) * (t < 0.5)).astype(np.float32)  # sound, then silence
+    phones = [Phone("M", 0.0, 0.2), Phone("V", 0.2, 0.9), Phone(SILENCE, 0.9, 1.0)]
+    out = kokoro.trim_tails(x, phones)
+    assert [p.symbol for p in out] == ["M", "V", SILENCE]
+    assert out[0] == phones[0]  # not before a pause: untouched
+    assert out[1].end == pytest.approx(0.5, abs=0.011) and out[2].start == out[1].end
+    assert out[2].end == 1.0
+    last = kokoro.trim_tails(x, phones[:2] + [Phone("F", 0.9, 1.0)])
+    assert [p.symbol for p in last] == ["M", "V", "F", SILENCE]  # the utterance's last phone
+    assert last[2].end == pytest.approx(0.93) and last[3].end == 1.0  # 30 ms are kept
+
+
 @pytest.mark.skipif(not espeak.available(), reason="espeak-ng not installed")
 def test_phonemize_keeps_clause_punctuation() -> None:
     ipa = kokoro.phonemize("Hello, how are you? Fine.")

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from avatar_agent.train.corpus.piper import ipa_to_phones
-from avatar_agent.train.phones import Phone
+from avatar_agent.train.phones import SILENCE, Phone, check_phones
 
 __all__ = [
     "HOP",
@@ -44,6 +44,7 @@ __all__ = [
     "phonemize",
     "symbols_to_phones",
     "to_symbols",
+    "trim_tails",
 ]
 
 SAMPLE_RATE = 24000
@@ -276,7 +277,45 @@ class Kokoro:
             },
         )
         audio = np.asarray(audio, np.float32).reshape(-1)
-        phones = symbols_to_phones(symbols, durations)
         if audio.size != HOP * int(np.asarray(durations).sum()):
             raise KokoroError(f"audio of {audio.size} samples does not match the durations")
-        return audio, phones
+        return audio, trim_tails(audio, symbols_to_phones(symbols, durations))
+
+
+def trim_tails(samples: np.ndarray, phones: list[Phone], *, floor_db: float = -40.0) -> list[Phone]:
+    """Give the silent tail of a phone before a pause to the pause.
+
+    Kokoro often lengthens the last phone of a phrase well past the sound (a 450 ms /v/ of
+    which 100 ms is heard): the lips would hold its shape in silence. The part of such a
+    phone after its last 10 ms frame louder than ``floor_db`` below the utterance's loudest
+    frame becomes silence (at least 30 ms of the phone is kept).
+
+    Args:
+        samples: The audio at :data:`SAMPLE_RATE`.
+        phones: Its phones.
+        floor_db: Loudness floor relative to the loudest frame.
+
+    Returns:
+        The phones, tails before pauses trimmed.
+    """
+    hop = SAMPLE_RATE // 100
+    n = len(samples) // hop
+    if n == 0:
+        return phones
+    rms = np.sqrt(np.mean(samples[: n * hop].reshape(n, hop).astype(np.float64) ** 2, axis=1))
+    loud = rms > rms.max() * 10.0 ** (floor_db / 20.0)
+    out = list(phones)
+    for i, p in enumerate(out):
+        nxt = out[i + 1] if i + 1 < len(out) else None
+        if p.symbol == SILENCE or (nxt is not None and nxt.symbol != SILENCE):
+            continue
+        a, b = int(p.start * 100), min(n, int(np.ceil(p.end * 100)))
+        heard = np.flatnonzero(loud[a:b])
+        end = max(p.start + 0.03, (a + heard[-1] + 1) / 100 if heard.size else p.start + 0.03)
+        if end < p.end - 0.01:
+            out[i] = Phone(p.symbol, p.start, end)
+            if nxt is None:
+                out.insert(i + 1, Phone(SILENCE, end, p.end))
+            else:
+                out[i + 1] = Phone(SILENCE, end, nxt.end)
+    return list(check_phones(out))
