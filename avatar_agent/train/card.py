@@ -119,6 +119,7 @@ def _status(run: Path, previous: str = "") -> str:
     lines.append(_capacity_line(run))
     lines.append(_pretrain_line(run, cfg))
     lines.append(_speech_line(run, cfg))
+    lines.append(_kokoro_line(run, cfg))
     lines.append(_adapt_line(run))
     lines.append(_guidance_line(run, float(_load(run, "config.json").get("guidance", 0))))
     return "\n".join(_carry_over(lines, previous))
@@ -610,10 +611,33 @@ def _speech_text(run: Path, cfg: dict) -> str:
     )
 
 
-def _speech_checks(run: Path) -> list[dict]:
-    """``speech.json`` and its ``speech-seed-S.json`` twins (``scripts/speech_check.py``)."""
-    paths = [run / "speech.json", *sorted(run.glob("speech-seed-*.json"))]
+def _seed_checks(run: Path, stem: str) -> list[dict]:
+    """``<stem>.json`` and its ``<stem>-seed-S.json`` twins (one check script, several seeds)."""
+    paths = [run / f"{stem}.json", *sorted(run.glob(f"{stem}-seed-*.json"))]
     return [json.loads(p.read_text()) for p in paths if p.exists()]
+
+
+def _seeds_text(checks: list[dict]) -> str:
+    """Each seed's reference -> variant rows, and the variant's pooled mean over the seeds."""
+    groups = [(g, g) for g in ("all", "human", "piper", "ivr", "festival", "espeak")]
+    text = "; ".join(
+        f"seed {c['seed']}: " + "; ".join(_pairs(c["without"], c["with"], groups, rest=True))
+        for c in checks
+    )
+    if len(checks) > 1:
+        b = [c["with"] for c in checks]
+        text += (
+            f"; mean of the {len(b)} seeds with it: all r {_mean_all(b, 'r'):.4f}, "
+            f"closures {100 * _mean_all(b, 'closure'):.2f} %"
+        )
+    return text
+
+
+def _steps(check: dict, cfg: dict) -> str:
+    return (
+        f"{check.get('teacher_steps', cfg.get('teacher_steps'))} + "
+        f"{check.get('distill_steps', cfg.get('distill_steps'))} steps"
+    )
 
 
 def _speech_line(run: Path, cfg: dict) -> str:
@@ -622,34 +646,39 @@ def _speech_line(run: Path, cfg: dict) -> str:
     Each check scores its variant next to one reference model (the shipped config without the
     speech) on the same held-out items; the training-noise line gives the seed gap.
     """
-    checks = _speech_checks(run)
+    checks = _seed_checks(run, "speech")
     if not checks:
         return "- natural speech in the Whisper term: not evaluated for this run " + (
             "(`scripts/speech_check.py`)"
-        )
-    groups = [(g, g) for g in ("all", "human", "piper", "ivr", "festival", "espeak")]
-    parts = [
-        f"seed {c['seed']}: " + "; ".join(_pairs(c["without"], c["with"], groups, rest=True))
-        for c in checks
-    ]
-    text = "; ".join(parts)
-    if len(checks) > 1:
-        b = [c["with"] for c in checks]
-        text += (
-            f"; mean of the {len(b)} seeds with it: all r {_mean_all(b, 'r'):.4f}, "
-            f"closures {100 * _mean_all(b, 'closure'):.2f} %"
         )
     copies = int(checks[0]["whisper_speech_copies"])
     shipped = int(cfg.get("whisper_speech_copies", 0)) == copies
     return (
         f"- natural speech in the Whisper term ({checks[0]['data'].get('recordings')} "
-        f"recordings, {copies} copies; same clips, "
-        f"{checks[0].get('teacher_steps', cfg.get('teacher_steps'))} + "
-        f"{checks[0].get('distill_steps', cfg.get('distill_steps'))} steps), int8, reference "
+        f"recordings, {copies} copies; same clips, {_steps(checks[0], cfg)}), int8, reference "
         f"model ({checks[0]['reference_model']}) -> with it, "
-        + text
+        + _seeds_text(checks)
         + f": {'this model has it' if shipped else 'not used'} "
         f"(`scripts/speech_check.py --run RUN --copies {copies} [--seed S]`)."
+    )
+
+
+def _kokoro_line(run: Path, cfg: dict) -> str:
+    """Kokoro-82M voices in training (``scripts/kokoro_check.py``), per seed and averaged."""
+    checks = _seed_checks(run, "kokoro")
+    if not checks:
+        return "- Kokoro-82M voices in training: not evaluated for this run " + (
+            "(`scripts/kokoro_check.py`)"
+        )
+    copies = int(checks[0]["kokoro_copies"])
+    shipped = int(cfg.get("kokoro_copies", 0)) == copies
+    return (
+        f"- Kokoro-82M voices in training ({checks[0].get('kokoro', {}).get('utterances')} "
+        f"sentences, {copies} copies; same clips, {_steps(checks[0], cfg)}), int8, reference "
+        f"model ({checks[0].get('reference_model', 'the run')}) -> with them, "
+        + _seeds_text(checks)
+        + f": {'this model has them' if shipped else 'not used'} "
+        f"(`scripts/kokoro_check.py --run RUN --copies {copies} [--seed S]`)."
     )
 
 

@@ -297,3 +297,26 @@ def test_card_of_a_run_with_kokoro_speech_names_its_voices_share_and_source(
     TrainConfig().save(tmp_path / "config.json")
     card = write_card(tmp_path, tmp_path / "card.md").read_text()
     assert "Kokoro" not in card
+
+
+def test_kokoro_line_quotes_each_seed_their_mean_and_whether_this_model_has_them(
+    tmp_path: Path,
+) -> None:
+    from avatar_agent.train.card import _kokoro_line
+
+    assert "Kokoro-82M voices in training: not evaluated" in _kokoro_line(tmp_path, {})
+    ref = {"all": _row(0.870, 0.727, 416)}
+    check = {"kokoro_copies": 3, "seed": 0, "teacher_steps": 12000, "distill_steps": 3000,
+             "kokoro": {"utterances": 598}, "reference_model": "embedded", "without": ref,
+             "with": {"all": _row(0.900, 0.760, 416)}}  # fmt: skip
+    (tmp_path / "kokoro.json").write_text(json.dumps(check))
+    twin = dict(check, seed=1, **{"with": {"all": _row(0.880, 0.750, 416)}})
+    (tmp_path / "kokoro-seed-1.json").write_text(json.dumps(twin))
+    line = _kokoro_line(tmp_path, {"kokoro_copies": 3})
+    assert line.startswith("- Kokoro-82M voices in training (598 sentences, 3 copies; same")
+    assert "12000 + 3000 steps), int8, reference model (embedded) -> with them" in line
+    assert "seed 0: all r 0.727 -> 0.760, closures 87.0 -> 90.0 %" in line
+    assert "seed 1: all r 0.727 -> 0.750" in line
+    assert "mean of the 2 seeds with it: all r 0.7550, closures 89.00 %" in line
+    assert "this model has them" in line
+    assert "not used" in _kokoro_line(tmp_path, {})
