@@ -33,7 +33,7 @@ from avatar_agent.train.diffusion import T_TRAIN, make_schedulers
 from avatar_agent.train.model import MotionDenoiser
 from avatar_agent.train.windows import WindowSampler
 
-__all__ = ["OneStep", "export_onnx", "quantize_int8", "parity", "INPUT_NAMES"]
+__all__ = ["FLOAT_NODES", "OneStep", "export_onnx", "quantize_int8", "parity", "INPUT_NAMES"]
 
 INPUT_NAMES = ("context", "noise", "mel", "role", "state", "expression")
 
@@ -158,8 +158,18 @@ class _Calibration:
         return next(self._items, None)
 
 
+FLOAT_NODES = ("/inp/Conv",)
+"""Name endings of the nodes kept in float: the backbone's input projection. Its input joins
+the noisy and context motion with one-hot roles, states and expressions, whose ranges differ
+by orders of magnitude; one uint8 scale for all of them erased the small ones. Kept in float,
+the int8 student's mean difference from fp32 fell from 0.041-0.082 to 0.0037-0.0041 on three
+trained students (lip opening 0.0045-0.035 -> 0.0021-0.0023), for one of 29 layers."""
+
+
 def quantize_int8(fp32: Path, out: Path, cfg: TrainConfig, sampler: WindowSampler) -> Path:
     """Static int8 quantisation (QDQ, per-channel weights) calibrated on training windows.
+
+    The nodes of :data:`FLOAT_NODES` stay in float.
 
     Args:
         fp32: The fp32 model.
@@ -180,6 +190,7 @@ def quantize_int8(fp32: Path, out: Path, cfg: TrainConfig, sampler: WindowSample
 
     pre = out.with_suffix(".pre.onnx")
     quant_pre_process(str(fp32), str(pre), skip_symbolic_shape=True)
+    keep = [n.name for n in onnx.load(str(pre)).graph.node if n.name.endswith(FLOAT_NODES)]
     quantize_static(
         str(pre),
         str(out),
@@ -190,6 +201,7 @@ def quantize_int8(fp32: Path, out: Path, cfg: TrainConfig, sampler: WindowSample
         activation_type=QuantType.QUInt8,
         calibrate_method=CalibrationMethod.MinMax,
         op_types_to_quantize=["Conv", "MatMul", "Gemm"],
+        nodes_to_exclude=keep,
     )
     pre.unlink(missing_ok=True)
     src, dst = onnx.load(str(fp32)), onnx.load(str(out))

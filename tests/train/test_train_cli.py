@@ -42,6 +42,17 @@ def test_train_all_tiny(tiny_run: Path, tmp_path: Path) -> None:
     assert any(k.startswith("teacher") for k in metrics)
     assert "loudness baseline" in metrics
     assert "espeak" in metrics["loudness baseline"]  # the held-out group was evaluated
+    # the backbone's input projection stays in float in the int8 model, the rest is int8
+    import onnx
+
+    from avatar_agent.train.export import FLOAT_NODES
+
+    graph = onnx.load(str(run / "motion.int8.onnx")).graph
+    made_by = {o: n.op_type for n in graph.node for o in n.output}
+    convs = [n for n in graph.node if n.op_type in ("Conv", "MatMul", "Gemm")]
+    kept = [n for n in convs if n.name.endswith(FLOAT_NODES)]
+    assert len(kept) == 1 and made_by.get(kept[0].input[0]) != "DequantizeLinear"
+    assert all(made_by.get(n.input[0]) == "DequantizeLinear" for n in convs if n not in kept)
     # a second run resumes: the data stage reuses the clips, training stages are complete
     assert main(["train", "data", "--run", str(run), "--quiet"]) == 0
     assert json.loads((run / "config.json").read_text())["teacher_steps"] == 6
