@@ -426,7 +426,8 @@ def _kokoro_data_text(run: Path, cfg: dict, data: dict) -> str:
     return (
         f" Kokoro-82M speech: {d.get('utterances')} sentences "
         f"({d.get('seconds_of_speech', 0) / 60:.1f} min; five Japanese voice styles speaking "
-        f"English from espeak-ng IPA, half of them mixes of two; first styles: {voices}), "
+        f"English from espeak-ng IPA, {d.get('mixed', 0)} of them mixes of two; by first "
+        f"style: {voices}), "
         f"timed by the model's own durations (`docs/corpus.md`), {cfg.get('kokoro_copies')} "
         f"augmented copies each ({d.get('hours', 0):.1f} h of clips, {100 * share:.0f} % of "
         f"training frames). Source: {d.get('source')}."

@@ -416,6 +416,7 @@ def _kokoro_clips(run: Path, cfg: TrainConfig, jobs: int, progress: bool) -> dic
     kok = {
         "utterances": len(utts),
         "voices": info.get("voices", {}),
+        "mixed": info.get("mixed", 0),
         "corpus_hours": info.get("hours"),
         "corpus_build_seconds": info.get("build_seconds"),
         "source": info.get("source"),

