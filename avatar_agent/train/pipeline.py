@@ -446,8 +446,8 @@ def _speech_sampler(run: Path, cfg: TrainConfig):  # noqa: ANN202
 def _train_clips(run: Path, cfg: TrainConfig, *, whisper: bool = False) -> list:
     """The clips a run trains on: the synthetic ones, plus the real and Kokoro ones if configured.
 
-    ``whisper``: give the synthetic clips their Whisper features (the teacher's term only
-    reads them; other stages would copy them into every batch for nothing).
+    ``whisper``: give the synthetic and Kokoro clips their Whisper features (the teacher's
+    term only reads them; other stages would copy them into every batch for nothing).
     """
     from avatar_agent.train.data import attach_whisper, load_clips
 

@@ -3,8 +3,8 @@
 Phones are turned into an openness-like curve (vowels 1, stops 0.2, other consonants 0.5,
 silence 0) and matched against the audio's log loudness at 10 ms frames; the lag with the
 highest correlation says how far the labels sit from the sound. The measure has a bias of its
-own (about 20 ms early on espeak-ng, whose phoneme events are exact), so an engine's timings
-are judged against espeak-ng's lag, not against zero.
+own (20–25 ms early on espeak-ng, whose phoneme events are exact), so an engine's timings are
+judged against espeak-ng's lag on the same sentences, not against zero.
 """
 
 from __future__ import annotations
