@@ -641,46 +641,49 @@ def _steps(check: dict, cfg: dict) -> str:
     )
 
 
-def _speech_line(run: Path, cfg: dict) -> str:
-    """Natural speech in the Whisper term (``scripts/speech_check.py``), per seed and averaged.
+def _copies_check_line(
+    run: Path, cfg: dict, stem: str, field: str, title: str, amount: str, them: str
+) -> str:
+    """A ``scripts/<stem>_check.py`` finding on ``field`` copies, per seed and averaged.
 
-    Each check scores its variant next to one reference model (the shipped config without the
-    speech) on the same held-out items; the training-noise line gives the seed gap.
+    Each check scores its variant next to one reference model on the same held-out items;
+    the training-noise line gives the seed gap. ``amount`` names the data the first check
+    trained on; ``them`` is its pronoun ("it", "them").
     """
-    checks = _seed_checks(run, "speech")
+    checks = _seed_checks(run, stem)
+    script = f"scripts/{stem}_check.py"
     if not checks:
-        return "- natural speech in the Whisper term: not evaluated for this run " + (
-            "(`scripts/speech_check.py`)"
-        )
-    copies = int(checks[0]["whisper_speech_copies"])
-    shipped = int(cfg.get("whisper_speech_copies", 0)) == copies
+        return f"- {title}: not evaluated for this run (`{script}`)"
+    c = checks[0]
+    copies = int(c[field])
+    shipped = int(cfg.get(field, 0)) == copies
     return (
-        f"- natural speech in the Whisper term ({checks[0]['data'].get('recordings')} "
-        f"recordings, {copies} copies; same clips, {_steps(checks[0], cfg)}), int8, reference "
-        f"model ({checks[0]['reference_model']}) -> with it, "
+        f"- {title} ({amount}, {copies} copies; same clips, {_steps(c, cfg)}), int8, reference "
+        f"model ({c.get('reference_model', 'the run')}) -> with {them}, "
         + _seeds_text(checks)
-        + f": {'this model has it' if shipped else 'not used'} "
-        f"(`scripts/speech_check.py --run RUN --copies {copies} [--seed S]`)."
+        + f": {'this model has ' + them if shipped else 'not used'} "
+        f"(`{script} --run RUN --copies {copies} [--seed S]`)."
     )
+
+
+def _speech_line(run: Path, cfg: dict) -> str:
+    """Natural speech in the Whisper term (``scripts/speech_check.py``), per seed and averaged."""
+    first = (_seed_checks(run, "speech") or [{}])[0]
+    recordings = (first.get("data") or {}).get("recordings")
+    return _copies_check_line(
+        run, cfg, "speech", "whisper_speech_copies", "natural speech in the Whisper term",
+        f"{recordings} recordings", "it",
+    )  # fmt: skip
 
 
 def _kokoro_line(run: Path, cfg: dict) -> str:
     """Kokoro-82M voices in training (``scripts/kokoro_check.py``), per seed and averaged."""
-    checks = _seed_checks(run, "kokoro")
-    if not checks:
-        return "- Kokoro-82M voices in training: not evaluated for this run " + (
-            "(`scripts/kokoro_check.py`)"
-        )
-    copies = int(checks[0]["kokoro_copies"])
-    shipped = int(cfg.get("kokoro_copies", 0)) == copies
-    return (
-        f"- Kokoro-82M voices in training ({checks[0].get('kokoro', {}).get('utterances')} "
-        f"sentences, {copies} copies; same clips, {_steps(checks[0], cfg)}), int8, reference "
-        f"model ({checks[0].get('reference_model', 'the run')}) -> with them, "
-        + _seeds_text(checks)
-        + f": {'this model has them' if shipped else 'not used'} "
-        f"(`scripts/kokoro_check.py --run RUN --copies {copies} [--seed S]`)."
-    )
+    first = (_seed_checks(run, "kokoro") or [{}])[0]
+    sentences = (first.get("kokoro") or {}).get("utterances")
+    return _copies_check_line(
+        run, cfg, "kokoro", "kokoro_copies", "Kokoro-82M voices in training",
+        f"{sentences} sentences", "them",
+    )  # fmt: skip
 
 
 def _earlier_base_line(run: Path) -> str:
@@ -688,7 +691,7 @@ def _earlier_base_line(run: Path) -> str:
     own = int8_row(_load(run, "metrics.json"))
     names = (
         "critic", "specaug", "probe", "real", "seed", "lookahead", "capacity", "pretrain",
-        "adapt", "speech",
+        "adapt", "speech", "kokoro",
     )  # fmt: skip
     older = []
     for name in names:
