@@ -18,9 +18,7 @@ import dataclasses
 import json
 from pathlib import Path
 
-from avatar_agent.generator.driver import make_driver
 from avatar_agent.train import pipeline
-from avatar_agent.train.evaluate import evaluate_driver
 from avatar_agent.train.report import int8_row
 
 
@@ -44,9 +42,7 @@ def main() -> None:
     suffix = "" if seed == base.seed else f"-seed-{seed}"
     sub = run / f"speech-{a.copies}{suffix}"
     other = pipeline.train_variant(run, sub, cfg, new_teacher=True)
-    reference = evaluate_driver(
-        make_driver("learned", fps=25.0, model=a.model), pipeline.eval_items(run)
-    )
+    reference = pipeline.reference_rows(run, a.model)
     used = json.loads((sub / "config.json").read_text())
     out = {
         "whisper_speech_copies": used["whisper_speech_copies"],

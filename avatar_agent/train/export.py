@@ -163,19 +163,26 @@ FLOAT_NODES = ("/inp/Conv",)
 the noisy and context motion with one-hot roles, states and expressions, whose ranges differ
 by orders of magnitude; one uint8 scale for all of them erased the small ones. Kept in float,
 the int8 student's mean difference from fp32 fell from 0.041-0.082 to 0.0037-0.0041 on three
-trained students (lip opening 0.0045-0.035 -> 0.0021-0.0023), for one of 29 layers."""
+trained students (lip opening 0.0045-0.035 -> 0.0021-0.0023), for one of 29 layers
+(``scripts/quant_check.py --run RUN`` quantises each layer alone and compares)."""
 
 
-def quantize_int8(fp32: Path, out: Path, cfg: TrainConfig, sampler: WindowSampler) -> Path:
+def quantize_int8(
+    fp32: Path,
+    out: Path,
+    cfg: TrainConfig,
+    sampler: WindowSampler,
+    *,
+    float_nodes: tuple[str, ...] = FLOAT_NODES,
+) -> Path:
     """Static int8 quantisation (QDQ, per-channel weights) calibrated on training windows.
-
-    The nodes of :data:`FLOAT_NODES` stay in float.
 
     Args:
         fp32: The fp32 model.
         out: Output path.
         cfg: Config (``calib_windows``).
         sampler: Window sampler for calibration data.
+        float_nodes: Name endings of nodes kept in float (default :data:`FLOAT_NODES`).
 
     Returns:
         The int8 model path.
@@ -190,7 +197,7 @@ def quantize_int8(fp32: Path, out: Path, cfg: TrainConfig, sampler: WindowSample
 
     pre = out.with_suffix(".pre.onnx")
     quant_pre_process(str(fp32), str(pre), skip_symbolic_shape=True)
-    keep = [n.name for n in onnx.load(str(pre)).graph.node if n.name.endswith(FLOAT_NODES)]
+    keep = [n.name for n in onnx.load(str(pre)).graph.node if n.name.endswith(float_nodes)]
     quantize_static(
         str(pre),
         str(out),

@@ -46,6 +46,7 @@ __all__ = [
     "stage_eval",
     "train_variant",
     "compare_variant",
+    "reference_rows",
     "real_train_utterances",
     "kokoro_corpus_dir",
 ]
@@ -698,6 +699,14 @@ def train_variant(
     return stage_eval(sub, cfg, teacher=False) if evaluate else {}
 
 
+def reference_rows(run: Path, model: str | None = None) -> dict:
+    """Rows of a reference int8 model (default: the embedded one) on the run's held-out items."""
+    from avatar_agent.generator.driver import make_driver
+    from avatar_agent.train.evaluate import evaluate_driver
+
+    return evaluate_driver(make_driver("learned", fps=25.0, model=model), eval_items(run))
+
+
 def compare_variant(
     run: Path,
     sub: Path,
@@ -736,11 +745,7 @@ def compare_variant(
     if (run / "metrics.json").exists() and reference_model is None:
         out["without"] = int8_row(json.loads((run / "metrics.json").read_text()))
     else:
-        from avatar_agent.generator.driver import make_driver
-        from avatar_agent.train.evaluate import evaluate_driver
-
-        driver = make_driver("learned", fps=25.0, model=reference_model)
-        out["without"] = evaluate_driver(driver, eval_items(run))
+        out["without"] = reference_rows(run, reference_model)
         out["reference_model"] = reference_model or "embedded"
     out["with"] = int8_row(other)
     (run / f"{name}.json").write_text(json.dumps(out, indent=2) + "\n")
