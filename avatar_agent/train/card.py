@@ -12,7 +12,7 @@ from pathlib import Path
 
 from avatar_agent.train.report import int8_row
 
-__all__ = ["write_card", "write_eval_page"]
+__all__ = ["CHECKS", "refresh_checks", "write_card", "write_eval_page"]
 
 _TARGETS = (
     "Targets (issue 3): r ≥ 0.8, closures ≥ 95 %, rest ≥ 95 %, |lag| ≤ 40 ms; student within 5 % "
@@ -659,7 +659,8 @@ def _copies_check_line(
     shipped = int(cfg.get(field, 0)) == copies
     return (
         f"- {title} ({amount}, {copies} copies; same clips, {_steps(c, cfg)}), int8, reference "
-        f"model ({c.get('reference_model', 'the run')}) -> with {them}, "
+        f"model ({c.get('reference_model', 'the run')}, scored on the same held-out items) -> "
+        f"with {them}, "
         + _seeds_text(checks)
         + f": {'this model has ' + them if shipped else 'not used'} "
         f"(`{script} --run RUN --copies {copies} [--seed S]`)."
@@ -713,6 +714,63 @@ def _earlier_base_line(run: Path) -> str:
         f"before this one (int8 r {base['r']:.3f}, closures {100 * base['closure']:.1f} %): "
         "their 'without' rows are that model's and their variants lack this model's changes."
     )
+
+
+CHECKS: dict[str, Callable[[Path, dict], str]] = {
+    "speech": _speech_line,
+    "kokoro": _kokoro_line,
+}
+"""Check lines :func:`refresh_checks` can rewrite, by the name of their ``<name>.json``."""
+
+
+def refresh_checks(run: Path, card: Path, names: list[str]) -> list[str]:
+    """Rewrite some check lines of an installed card from a run's check files.
+
+    For findings measured after the card's model was installed (the model and its own rows
+    stay as they are). Each line is replaced where the card has a line of the same check
+    (the same words before the first ``(`` or ``:``), else inserted before the fine-tuning
+    line (or the guidance line, or the end of the status list), in the card's order.
+
+    Args:
+        run: Run folder holding ``config.json`` and the checks' ``<name>.json`` files.
+        card: The card to rewrite (``avatar_agent/assets/MOTION_MODEL.md``).
+        names: Keys of :data:`CHECKS`.
+
+    Returns:
+        The lines written.
+
+    Raises:
+        KeyError: A name that is not in :data:`CHECKS`.
+        ValueError: A check the run has not measured, or a card without a status list.
+    """
+    unknown = [n for n in names if n not in CHECKS]
+    if unknown:
+        raise KeyError(f"unknown check(s) {unknown}; known: {sorted(CHECKS)}")
+    cfg = _load(run, "config.json")
+    text = card.read_text().splitlines()
+    head = "## Status against the targets"
+    if head not in text:
+        raise ValueError(f"{card} has no '{head}' section")
+    written = []
+    for name in names:
+        line = CHECKS[name](run, cfg)
+        if any(t in line for t in _NOT_RUN):
+            raise ValueError(f"{run} has no {name}.json: run scripts/{name}_check.py first")
+        key = line.split(":")[0].split("(")[0].strip()
+        at = next((i for i, x in enumerate(text) if x.startswith(key)), None)
+        if at is not None:
+            text[at] = line
+        else:
+            start = text.index(head)
+            items = [i for i in range(start, len(text)) if text[i].startswith("- ")]
+            before = next(
+                (i for i in items if text[i].startswith(("- fine-tuning", "- guidance"))),
+                items[-1] + 1 if items else start + 2,
+            )
+            text.insert(before, line)
+        written.append(line)
+    card.write_text("\n".join(text) + "\n")
+    return written
 
 
 def _overshoot_line(cfg: dict) -> str:

@@ -315,9 +315,45 @@ def test_kokoro_line_quotes_each_seed_their_mean_and_whether_this_model_has_them
     (tmp_path / "kokoro-seed-1.json").write_text(json.dumps(twin))
     line = _kokoro_line(tmp_path, {"kokoro_copies": 3})
     assert line.startswith("- Kokoro-82M voices in training (598 sentences, 3 copies; same")
-    assert "12000 + 3000 steps), int8, reference model (embedded) -> with them" in line
+    assert (
+        "12000 + 3000 steps), int8, reference model (embedded, scored on the same held-out "
+        "items) -> with them" in line
+    )
     assert "seed 0: all r 0.727 -> 0.760, closures 87.0 -> 90.0 %" in line
     assert "seed 1: all r 0.727 -> 0.750" in line
     assert "mean of the 2 seeds with it: all r 0.7550, closures 89.00 %" in line
     assert "this model has them" in line
     assert "not used" in _kokoro_line(tmp_path, {})
+
+
+def test_refresh_checks_replaces_or_inserts_a_check_line_and_keeps_the_rest(
+    tmp_path: Path,
+) -> None:
+    from avatar_agent.train.card import refresh_checks
+
+    card = tmp_path / "card.md"
+    status = ["- r 0.73 (target 0.8): NOT met", "- Kokoro-82M voices in training (old): x",
+              "- fine-tuning to one voice: y", "- guidance scale: not checked"]  # fmt: skip
+    card.write_text("\n".join(["# card", "", "## Status against the targets", "", *status,
+                               "", "## Limits", "text"]) + "\n")  # fmt: skip
+    (tmp_path / "config.json").write_text(json.dumps({"teacher_steps": 12000}))
+    with pytest.raises(ValueError, match="no speech.json"):
+        refresh_checks(tmp_path, card, ["speech"])
+    with pytest.raises(KeyError, match="unknown"):
+        refresh_checks(tmp_path, card, ["nope"])
+    ref = {"all": _row(0.870, 0.727, 416)}
+    check = {"seed": 0, "reference_model": "embedded", "without": ref,
+             "with": {"all": _row(0.880, 0.716, 416)}}  # fmt: skip
+    (tmp_path / "kokoro.json").write_text(json.dumps(check | {"kokoro_copies": 3}))
+    (tmp_path / "speech.json").write_text(
+        json.dumps(check | {"whisper_speech_copies": 3, "data": {"recordings": 9}})
+    )
+    written = refresh_checks(tmp_path, card, ["kokoro", "speech"])
+    lines = card.read_text().splitlines()
+    assert lines.count(written[0]) == 1 and "(old)" not in card.read_text()
+    assert "all r 0.727 -> 0.716, closures 87.0 -> 88.0 %" in written[0]
+    assert lines.index(written[1]) == lines.index("- fine-tuning to one voice: y") - 1
+    assert lines[:4] == ["# card", "", "## Status against the targets", ""]
+    assert lines[-2:] == ["## Limits", "text"] and lines[4] == status[0]
+    refresh_checks(tmp_path, card, ["kokoro", "speech"])  # twice: same card
+    assert card.read_text().splitlines() == lines
