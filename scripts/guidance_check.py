@@ -22,7 +22,7 @@ from avatar_agent.train.pipeline import eval_items, load_or_create_config
 
 
 def main() -> None:
-    """Print r, closures, rest and jitter per guidance scale (all groups but Piper)."""
+    """Print r, closures, rest, open shut and jitter per guidance scale (all groups but Piper)."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--run", default="out/final")
     ap.add_argument("--scales", type=float, nargs="+", default=[1.5, 3.0])
@@ -41,7 +41,8 @@ def main() -> None:
         m = evaluate_driver(torch_driver(model), items)["all"]
         print(
             f"w={w:g}: r {m['r']:.3f}  closures {100 * m['closure']:.1f} %  "
-            f"rest {100 * m['rest']:.1f} %  jitter {m['jitter']:.4f}  ({len(items)} utterances)"
+            f"rest {100 * m['rest']:.1f} %  open shut {100 * m['open_shut']:.1f} %  "
+            f"jitter {m['jitter']:.4f}  ({len(items)} utterances)"
         )
         rows[f"{w:g}"] = m
     out = {"steps": a.steps, "utterances": len(items), "scales": rows}
