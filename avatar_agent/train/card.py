@@ -716,9 +716,73 @@ def _earlier_base_line(run: Path) -> str:
     )
 
 
+def _rerun_line(run: Path, cfg: dict) -> str:
+    """The shipped config retrained from scratch (``scripts/rerun_check.py``)."""
+    path = run / "rerun.json"
+    if not path.exists():
+        return (
+            "- the same config retrained from scratch: not measured for this run "
+            "(`scripts/rerun_check.py`)"
+        )
+    c = json.loads(path.read_text())
+    groups = [(g, g) for g in ("all", "human", "piper", "ivr", "festival", "espeak")]
+    t = c.get("timings") or {}
+    names = (("data", "data"), ("teacher", "teacher"), ("distill", "distillation"),
+             ("export", "export"))  # fmt: skip
+    times = ", ".join(f"{label} {t[k] / 60:.1f}" for k, label in names if k in t)
+    total = sum(t[k] for k, _ in names if k in t) / 60
+    total = f"; {times} = {total:.1f} min" if times else ""
+    a, b = c["without"]["all"], c["with"]["all"]
+    return (
+        f"- the same config retrained from scratch (seed {c['seed']}, "
+        f"{_steps(c, cfg)}{total}), int8, reference model ({c['reference_model']}, scored on "
+        "the same held-out items) -> retrained: "
+        + "; ".join(_pairs(c["without"], c["with"], groups, rest=True))
+        + f". The documented command does not give the same weights: this rerun is "
+        f"{100 * (b['closure'] - a['closure']):+.1f} points of closures and "
+        f"{100 * (b['rest'] - a['rest']):+.1f} of rest from the shipped model "
+        "(`scripts/rerun_check.py --run RUN`)."
+    )
+
+
+def _contact_line(run: Path, cfg: dict) -> str:
+    """Closing after the fact: dead zone and contact head (``scripts/contact_check.py``)."""
+    path = run / "contact.json"
+    if not path.exists():
+        return (
+            "- closing the lips after the fact: not measured for this run "
+            "(`scripts/contact_check.py`)"
+        )
+    rows = json.loads(path.read_text())["rows"]
+    parts = [
+        f"{name}: r {m['r']:.3f}, closures {100 * m['closure']:.1f} %, open shut "
+        f"{100 * m['open_shut']:.1f} %"
+        for name, m in rows.items()
+    ]
+    base = rows.get("as is")
+    first = next(((n, m) for n, m in rows.items() if m["closure"] >= 0.95), None)
+    if first is None:
+        verdict = "no rule reaches closures of 95 %"
+    else:
+        verdict = (
+            f"closures reach 95 % first with {first[0]}, at open vowels shut "
+            f"{100 * first[1]['open_shut']:.1f} %"
+            + (f" against {100 * base['open_shut']:.1f} % as is" if base else "")
+        )
+    return (
+        "- closing the lips after the fact (on the int8 output of a from-scratch run of this "
+        "config: a dead zone makes openings up to d contact; a contact head, a classifier on "
+        "the student's audio features, closes where its probability exceeds tau): "
+        + "; ".join(parts)
+        + f". {verdict[0].upper() + verdict[1:]}: not used (`scripts/contact_check.py --run RUN`)."
+    )
+
+
 CHECKS: dict[str, Callable[[Path, dict], str]] = {
     "speech": _speech_line,
     "kokoro": _kokoro_line,
+    "rerun": _rerun_line,
+    "contact": _contact_line,
 }
 """Check lines :func:`refresh_checks` can rewrite, by the name of their ``<name>.json``."""
 

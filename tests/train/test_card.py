@@ -357,3 +357,39 @@ def test_refresh_checks_replaces_or_inserts_a_check_line_and_keeps_the_rest(
     assert lines[-2:] == ["## Limits", "text"] and lines[4] == status[0]
     refresh_checks(tmp_path, card, ["kokoro", "speech"])  # twice: same card
     assert card.read_text().splitlines() == lines
+
+
+def test_rerun_line_quotes_both_rows_the_training_stages_and_the_gap(tmp_path: Path) -> None:
+    from avatar_agent.train.card import _rerun_line
+
+    assert "not measured" in _rerun_line(tmp_path, {})
+    ref = {"all": _row(0.870, 0.727, 416) | {"rest": 0.967}}
+    new = {"all": _row(0.834, 0.723, 416) | {"rest": 0.934}}
+    timings = {"data": 990.0, "teacher": 2850.0, "distill": 1170.0, "export": 6.0, "eval": 600.0}
+    (tmp_path / "rerun.json").write_text(json.dumps({
+        "seed": 0, "teacher_steps": 12000, "distill_steps": 3000, "timings": timings,
+        "reference_model": "embedded", "without": ref, "with": new,
+    }))  # fmt: skip
+    line = _rerun_line(tmp_path, {})
+    assert "all r 0.727 -> 0.723, closures 87.0 -> 83.4 %, rest 96.7 -> 93.4 %" in line
+    # the evaluation is not part of the training time: 5016 s of the four stages
+    assert "data 16.5, teacher 47.5, distillation 19.5, export 0.1 = 83.6 min" in line
+    assert "-3.6 points of closures and -3.3 of rest" in line
+
+
+def test_contact_line_names_the_first_rule_that_reaches_95_percent(tmp_path: Path) -> None:
+    from avatar_agent.train.card import _contact_line
+
+    assert "not measured" in _contact_line(tmp_path, {})
+
+    def row(closure: float, open_shut: float) -> dict:
+        return {"r": 0.72, "closure": closure, "open_shut": open_shut}
+
+    rows = {"as is": row(0.834, 0.046), "dead zone 0.04": row(0.906, 0.078),
+            "dead zone 0.08": row(0.952, 0.129), "dead zone 0.1": row(0.964, 0.181)}  # fmt: skip
+    (tmp_path / "contact.json").write_text(json.dumps({"rows": rows}))
+    line = _contact_line(tmp_path, {})
+    assert "dead zone 0.04: r 0.720, closures 90.6 %, open shut 7.8 %" in line
+    assert "first with dead zone 0.08, at open vowels shut 12.9 % against 4.6 % as is" in line
+    (tmp_path / "contact.json").write_text(json.dumps({"rows": {"as is": row(0.83, 0.05)}}))
+    assert "No rule reaches closures of 95 %" in _contact_line(tmp_path, {})
