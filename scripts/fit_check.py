@@ -1,39 +1,48 @@
-"""Generalisation gap: the motion model on training utterances against held-out ones.
+"""Training voices against unseen ones: is the gap capacity or generalisation?
 
-Runs the int8 student through the streaming path on a seeded subset of the run's *training*
-utterances (unaugmented originals, ``--per-group`` per engine) and on the held-out set, and
-prints r and the /p b m/ closure share of both. A large gap points at voice generalisation;
-a small one at capacity or the targets.
+Scores an int8 model (default: the embedded one) with the evaluation's streaming path and
+metrics on clean utterances of the run's *training* voices (a seeded subset per engine, the
+audio the clips were built from, before augmentation) and on the held-out set, each next to
+the phone-timed targets' own row (the ceiling of a perfect model under these metrics).
 
-    .venv/bin/python scripts/fit_check.py --run out/train [--model M] [--per-group 30]
+    .venv/bin/python scripts/fit_check.py --run out/fresh
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 
 from avatar_agent.generator.driver import make_driver
-from avatar_agent.train.evaluate import evaluate_driver
+from avatar_agent.train.evaluate import evaluate_driver, evaluate_targets
 from avatar_agent.train.pipeline import eval_items
 
 
-def main() -> None:
-    """Print the per-group metrics of both splits."""
+def main() -> int:
+    """Print and write ``<run>/fit.json``: model and target rows per split and voice group."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--run", default="out/train")
-    ap.add_argument("--model", default=None, help="ONNX model (default: the embedded one)")
-    ap.add_argument("--per-group", type=int, default=30, help="training utterances per engine")
+    ap.add_argument("--run", default="out/train", help="run whose corpus is scored")
+    ap.add_argument("--model", default=None, help="int8 file (default: the embedded model)")
+    ap.add_argument("--per-group", type=int, default=40, help="utterances per engine")
     a = ap.parse_args()
-    driver = make_driver("learned", fps=25.0, model=a.model)
-    for split, per_group in (("train", a.per_group), ("eval", 40)):
-        items = eval_items(Path(a.run), per_group=per_group, split=split)
-        for group, m in sorted(evaluate_driver(driver, items).items()):
+    run = Path(a.run)
+    out = {"model": a.model or "embedded"}
+    for split in ("train", "eval"):
+        items = eval_items(run, per_group=a.per_group, split=split)
+        model = evaluate_driver(make_driver("learned", fps=25.0, model=a.model), items)
+        targets = evaluate_targets(items)
+        out[split] = {"model": model, "targets": targets}
+        print(f"{split} ({len(items)} utterances)")
+        for g, m in model.items():
             print(
-                f"{split:>5} {group:>9}: r {m['r']:.3f}  closures {100 * m['closure']:.1f} % "
-                f"({int(m['n_closures'])})  open shut {100 * m['open_shut']:.1f} %"
+                f"  {g:>9}: r {m['r']:.3f} (targets {targets[g]['r']:.3f}, ratio "
+                f"{m['r'] / targets[g]['r']:.2f})  closures {100 * m['closure']:.1f} %  "
+                f"rest {100 * m['rest']:.1f} %  open shut {100 * m['open_shut']:.1f} %"
             )
+    (run / "fit.json").write_text(json.dumps(out, indent=2) + "\n")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

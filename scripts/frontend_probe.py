@@ -14,7 +14,14 @@ held-out utterances with the evaluation's metrics. Only the front-end differs be
   coefficients kept), which removes pitch harmonics;
 - ``cmn+lifter``: both.
 
+``--adv-weight W`` (any front-end) adds a voice adversary: a classifier of the training
+voice (engine + voice, 167 here) reads the audio encoder's features through a gradient
+reversal layer (its weight ramped up over training, its input normalised so the scale of
+the features cannot fool it), so the encoder is pushed to features that do not tell the
+voices apart (domain-adversarial training, Ganin & Lempitsky 2015).
+
     .venv/bin/python scripts/frontend_probe.py --run out/train --frontend base cmn lifter
+    .venv/bin/python scripts/frontend_probe.py --run out/train --frontend base --adv-weight 0.3
 """
 
 from __future__ import annotations
@@ -27,6 +34,8 @@ import numpy as np
 import torch
 from scipy.fft import dct, idct
 from scipy.signal import lfilter
+from torch import nn
+from torch.nn import functional as F  # noqa: N812
 from whisper_probe import MOUTH, Regressor, mouth_track, print_rows  # scripts/ is on the path
 
 from avatar_agent.generator.conditions import STATE_INDEX
@@ -65,6 +74,45 @@ class Frontend:
         return x.astype(np.float32)
 
 
+class _Reverse(torch.autograd.Function):
+    """Identity forward, gradient times ``-weight`` backward."""
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor, weight: float) -> torch.Tensor:  # noqa: ANN001
+        ctx.weight = weight
+        return x.view_as(x)
+
+    @staticmethod
+    def backward(ctx, g: torch.Tensor) -> tuple[torch.Tensor, None]:  # noqa: ANN001
+        return -ctx.weight * g, None
+
+
+class VoiceAdversary(nn.Module):
+    """Which training voice a window's audio features come from (through gradient reversal)."""
+
+    def __init__(self, h: int, n_voices: int) -> None:
+        super().__init__()
+        self.norm = nn.GroupNorm(1, h)  # the encoder cannot fool it by the features' scale
+        self.conv = nn.Conv1d(h, h, 3, padding=1)
+        self.out = nn.Linear(h, n_voices)
+
+    def forward(self, a: torch.Tensor, weight: float) -> torch.Tensor:
+        """``(B, h, L)`` features → ``(B, n_voices)`` logits; the encoder's gradient reversed."""
+        z = F.gelu(self.conv(self.norm(_Reverse.apply(a, weight))))
+        return self.out(z.mean(2))
+
+
+def _voices(run: Path, n_clips: int) -> np.ndarray:
+    """Voice index (engine + voice) of each training clip (clips follow the utterances)."""
+    from avatar_agent.train.corpus.build import load_corpus
+
+    utts = load_corpus(Path((run / "corpus_path.txt").read_text().strip()), split="train")
+    names = [f"{u.engine}/{u.voice}" for u in utts]
+    index = {n: i for i, n in enumerate(sorted(set(names)))}
+    copies = n_clips // len(utts)
+    return np.array([index[names[k // copies]] for k in range(n_clips)])
+
+
 def _clips(run: Path, limit: int | None) -> tuple[list, list, list]:
     z = np.load(run / "clips_train.npz")
     ends = np.cumsum(z["lengths"])
@@ -93,12 +141,19 @@ def probe(kind: str, run: Path, a: argparse.Namespace) -> dict[str, dict[str, fl
     win = 32
     ok = [i for i, m in enumerate(mots) if len(m) > win]
     net = Regressor(80, len(MOUTH), mel=True)
-    opt = torch.optim.AdamW(net.parameters(), lr=2e-3, weight_decay=1e-4)
+    params = list(net.parameters())
+    adv = None
+    if a.adv_weight > 0:
+        voices = _voices(run, int(np.load(run / "clips_train.npz")["lengths"].shape[0]))
+        adv = VoiceAdversary(128, int(voices.max()) + 1)
+        params += list(adv.parameters())
+    opt = torch.optim.AdamW(params, lr=2e-3, weight_decay=1e-4)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, a.steps)
     t0 = time.time()
     for step in range(a.steps):
         xs, ys, ws = [], [], []
-        for i in rng.choice(ok, a.batch):
+        picked = rng.choice(ok, a.batch)
+        for i in picked:
             s = int(rng.integers(0, len(mots[i]) - win))
             xs.append((feats[i][4 * s : 4 * (s + win)] - mmean) / mstd)
             ys.append((mots[i][s : s + win] - ymean) / ystd)
@@ -106,12 +161,19 @@ def probe(kind: str, run: Path, a: argparse.Namespace) -> dict[str, dict[str, fl
         x, y = torch.from_numpy(np.stack(xs)), torch.from_numpy(np.stack(ys))
         w = torch.from_numpy(np.stack(ws).astype(np.float32))[..., None]
         loss = (((net(x)[0] - y) ** 2) * w).sum() / (w.sum() * y.shape[-1] + 1e-6)
+        if adv is not None:
+            ramp = 2.0 / (1.0 + np.exp(-10.0 * step / a.steps)) - 1.0  # Ganin's schedule
+            logits = adv(net.last_audio, a.adv_weight * ramp)
+            loss = loss + F.cross_entropy(logits, torch.from_numpy(voices[picked]))
         opt.zero_grad()
         loss.backward()
         opt.step()
         sched.step()
         if step % 500 == 0:
             print(f"  [{kind}] step {step} loss {loss.item():.3f} ({time.time() - t0:.0f} s)")
+            if adv is not None:
+                acc = (logits.argmax(1).numpy() == voices[picked]).mean()
+                print(f"  [{kind}] voice adversary accuracy on this batch {acc:.2f}")
     net.eval()
     items = eval_items(run)
     tracks = []
@@ -136,6 +198,7 @@ def main() -> None:
     ap.add_argument("--keep", type=int, default=24, help="DCT coefficients kept by lifter")
     ap.add_argument("--gate", type=float, default=-9.0, help="speech: mean log-mel above this")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--adv-weight", type=float, default=0.0, help="voice adversary (0: off)")
     ap.add_argument("--threads", type=int, default=2)
     a = ap.parse_args()
     torch.set_num_threads(a.threads)

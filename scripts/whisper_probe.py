@@ -66,6 +66,7 @@ class Regressor(nn.Module):
             a = F.gelu(self.audio_in(a))
             a = self.audio_down(a + F.gelu(self.audio_mid(a)))
         aux = self.aux(F.gelu(a)) if self.mel else a[:, :0]
+        self.last_audio = a  # the encoder's features (frontend_probe's voice adversary)
         h = self.inp(a)
         for b in self.blocks:
             h = h + b(F.gelu(h))
