@@ -1,7 +1,7 @@
 """Closures against open vowels shut: how far a post-hoc closing rule moves the trade-off.
 
-The student's lips reach contact (opening ≤ 0.05) on 83–88 % of held-out /p b m/; about half
-of the misses open the lips no more than 0.1. Two rules that close more of them, applied to the
+The student's lips reach contact (opening ≤ 0.05) on 83–88 % of held-out /p b m/; the median
+of the misses' smallest opening is about 0.1. Two rules that close more of them, applied to the
 int8 model's streamed output (held-out set of the run):
 
 - a dead zone: ``mouthClose += min(opening, d)``, so openings up to ``d`` become contact;
