@@ -19,8 +19,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from avatar_agent.train.diffusion import T_TRAIN, TorchBatch, compose, denoise_loss, make_schedulers
-from avatar_agent.train.loops import _lr, _perturb_context, _WhisperTerm, new_model
+from avatar_agent.train.diffusion import make_schedulers
+from avatar_agent.train.loops import _lr, _WhisperTerm, denoise_step, new_model
 from avatar_agent.train.pipeline import _sampler, _stats, _train_clips, load_or_create_config
 
 
@@ -39,16 +39,7 @@ def measure(cfg, model, whisper, sampler, gen, steps, *, train: bool) -> list[di
             for g in opt.param_groups:
                 g["lr"] = _lr(step, cfg.teacher_steps, cfg.teacher_lr)
         batch = sampler.sample(cfg.batch)
-        tb = TorchBatch(model, batch)
-        n = tb.x0.shape[0]
-        t = torch.randint(0, T_TRAIN, (n,), generator=gen)
-        noise = torch.randn(tb.x0.shape, generator=gen)
-        xt = ddpm.add_noise(tb.x0, noise, t)
-        keep = (torch.rand(n, generator=gen) >= cfg.p_uncond).float()
-        ctx = _perturb_context(tb, gen)
-        audio = model.encode_audio(tb.mel)
-        pred = model(compose(tb, xt, ctx), t, tb.role, tb.mel, tb.state, tb.expression, keep, audio)
-        l_d = denoise_loss(model, tb, pred, tb.x0)
+        l_d, audio, _ = denoise_step(model, batch, cfg, gen, ddpm)
         l_w = cfg.whisper_weight * whisper.loss(audio, batch)
         g_d = torch.autograd.grad(l_d, params, retain_graph=True, allow_unused=True)
         g_w = torch.autograd.grad(l_w, params, allow_unused=True)

@@ -716,15 +716,15 @@ def _earlier_base_line(run: Path) -> str:
     )
 
 
+def _not_measured(title: str, script: str) -> str:
+    return f"- {title}: not measured for this run (`scripts/{script}`)"
+
+
 def _rerun_line(run: Path, cfg: dict) -> str:
     """The shipped config retrained from scratch (``scripts/rerun_check.py``)."""
-    path = run / "rerun.json"
-    if not path.exists():
-        return (
-            "- the same config retrained from scratch: not measured for this run "
-            "(`scripts/rerun_check.py`)"
-        )
-    c = json.loads(path.read_text())
+    c = _load(run, "rerun.json")
+    if not c:
+        return _not_measured("the same config retrained from scratch", "rerun_check.py")
     groups = [(g, g) for g in ("all", "human", "piper", "ivr", "festival", "espeak")]
     t = c.get("timings") or {}
     names = (("data", "data"), ("teacher", "teacher"), ("distill", "distillation"),
@@ -747,13 +747,10 @@ def _rerun_line(run: Path, cfg: dict) -> str:
 
 def _contact_line(run: Path, cfg: dict) -> str:
     """Closing after the fact: dead zone and contact head (``scripts/contact_check.py``)."""
-    path = run / "contact.json"
-    if not path.exists():
-        return (
-            "- closing the lips after the fact: not measured for this run "
-            "(`scripts/contact_check.py`)"
-        )
-    rows = json.loads(path.read_text())["rows"]
+    c = _load(run, "contact.json")
+    if not c:
+        return _not_measured("closing the lips after the fact", "contact_check.py")
+    rows = c["rows"]
     parts = [
         f"{name}: r {m['r']:.3f}, closures {100 * m['closure']:.1f} %, open shut "
         f"{100 * m['open_shut']:.1f} %"

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from diffusers import DDPMScheduler
 from tqdm import tqdm
 
 from avatar_agent.train.config import TrainConfig
@@ -32,7 +33,7 @@ from avatar_agent.train.model import MotionDenoiser
 from avatar_agent.train.probe import MouthProbe, probe_loss
 from avatar_agent.train.windows import Batch, WindowSampler
 
-__all__ = ["new_model", "train_teacher", "distill_student", "load_model"]
+__all__ = ["new_model", "train_teacher", "distill_student", "load_model", "denoise_step"]
 
 log = logging.getLogger(__name__)
 
@@ -181,16 +182,7 @@ def train_teacher(
         for g in opt.param_groups:
             g["lr"] = _lr(step, cfg.teacher_steps, cfg.teacher_lr)
         batch = sampler.sample(cfg.batch)
-        tb = TorchBatch(model, batch)
-        n = tb.x0.shape[0]
-        t = torch.randint(0, T_TRAIN, (n,), generator=gen)
-        noise = torch.randn(tb.x0.shape, generator=gen)
-        xt = ddpm.add_noise(tb.x0, noise, t)
-        keep = (torch.rand(n, generator=gen) >= cfg.p_uncond).float()
-        ctx = _perturb_context(tb, gen)
-        audio = model.encode_audio(tb.mel)
-        pred = model(compose(tb, xt, ctx), t, tb.role, tb.mel, tb.state, tb.expression, keep, audio)
-        loss = denoise_loss(model, tb, pred, tb.x0)
+        loss, audio, tb = denoise_step(model, batch, cfg, gen, ddpm)
         if probe is not None:
             aux = probe_loss(probe, audio, tb.x0, tb.state)
             aux_losses.append(aux.item())
@@ -226,6 +218,37 @@ def train_teacher(
     model.eval()
     model.save_pretrained(str(run / "teacher"))
     return model
+
+
+def denoise_step(
+    model: MotionDenoiser,
+    batch: Batch,
+    cfg: TrainConfig,
+    gen: torch.Generator,
+    ddpm: DDPMScheduler,
+) -> tuple[torch.Tensor, torch.Tensor, TorchBatch]:
+    """The teacher's denoising loss on one batch (random timesteps, guidance dropout).
+
+    Args:
+        model: The denoiser being trained.
+        batch: Training windows.
+        cfg: Training config (``p_uncond``).
+        gen: The teacher's random generator (timesteps, noise, dropout, context noise).
+        ddpm: The training noise schedule.
+
+    Returns:
+        ``(loss, audio features, torch batch)``; the features feed the auxiliary terms.
+    """
+    tb = TorchBatch(model, batch)
+    n = tb.x0.shape[0]
+    t = torch.randint(0, T_TRAIN, (n,), generator=gen)
+    noise = torch.randn(tb.x0.shape, generator=gen)
+    xt = ddpm.add_noise(tb.x0, noise, t)
+    keep = (torch.rand(n, generator=gen) >= cfg.p_uncond).float()
+    ctx = _perturb_context(tb, gen)
+    audio = model.encode_audio(tb.mel)
+    pred = model(compose(tb, xt, ctx), t, tb.role, tb.mel, tb.state, tb.expression, keep, audio)
+    return denoise_loss(model, tb, pred, tb.x0), audio, tb
 
 
 def pretrain_encoder(
