@@ -1,8 +1,9 @@
 """Which training clips differ between two builds of a run's data (``clips_train.npz``).
 
 Two runs of the same config and seed should build the same clips; this counts the clips
-whose log-mel or motion targets differ, and the largest change of the normalisation
-statistics (``stats.npz``), so a rerun's differences can be traced to its data.
+whose log-mel or motion targets differ, the largest change of the normalisation statistics
+(``stats.npz``) and the training utterances of the two corpora whose audio differs, so a
+rerun's differences can be traced to its data.
 
     .venv/bin/python scripts/clips_diff.py out/v2 out/fresh
 """
@@ -10,6 +11,7 @@ statistics (``stats.npz``), so a rerun's differences can be traced to its data.
 from __future__ import annotations
 
 import argparse
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -41,7 +43,28 @@ def main() -> int:
     sa, sb = np.load(args.a / "stats.npz"), np.load(args.b / "stats.npz")
     for k in sa.files:
         print(f"  stats {k}: largest change {float(np.abs(sa[k] - sb[k]).max()):.3g}")
+    _corpus_diff(args.a, args.b)
     return 0
+
+
+def _corpus_diff(a: Path, b: Path) -> None:
+    """The training utterances whose synthesised audio differs between the runs' corpora."""
+    from avatar_agent.train.corpus.build import load_corpus
+
+    ua, ub = (
+        load_corpus(Path((r / "corpus_path.txt").read_text().strip()), split="train")
+        for r in (a, b)
+    )
+    if [u.id for u in ua] != [u.id for u in ub]:
+        print("the corpora plan different training utterances")
+        return
+    diff = [i for i, (x, y) in enumerate(zip(ua, ub, strict=True))
+            if not np.array_equal(x.samples16k, y.samples16k)]  # fmt: skip
+    per = Counter(ua[i].engine for i in diff)
+    total = Counter(u.engine for u in ua)
+    print(f"training utterances with different audio: {diff}")
+    for engine in sorted(total):
+        print(f"  {engine}: {per[engine]} of {total[engine]} differ")
 
 
 if __name__ == "__main__":
