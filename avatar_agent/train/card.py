@@ -767,7 +767,7 @@ def _contact_line(run: Path, cfg: dict) -> str:
             + (f" against {100 * base['open_shut']:.1f} % as is" if base else "")
         )
     return (
-        "- closing the lips after the fact (on the int8 output of a from-scratch run of this "
+        "- closing the lips after the fact (on the int8 output of a trained model of this "
         "config: a dead zone makes openings up to d contact; a contact head, a classifier on "
         "the student's audio features, closes where its probability exceeds tau): "
         + "; ".join(parts)
