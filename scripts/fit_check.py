@@ -32,8 +32,10 @@ def main() -> int:
     out = {"model": a.model or "embedded"}
     for split in ("train", "eval"):
         # the held-out split is the evaluation's own set (its default subset)
-        items = eval_items(run, per_group=a.per_group, split="train") if split == "train" else []
-        items = items or eval_items(run)
+        if split == "train":
+            items = eval_items(run, per_group=a.per_group, split="train")
+        else:
+            items = eval_items(run)
         model = evaluate_driver(make_driver("learned", fps=25.0, model=a.model), items)
         targets = evaluate_targets(items)
         out[split] = {"model": model, "targets": targets}

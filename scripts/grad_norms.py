@@ -24,7 +24,7 @@ from avatar_agent.train.loops import _lr, _WhisperTerm, denoise_step, new_model
 from avatar_agent.train.pipeline import _sampler, _stats, _train_clips, load_or_create_config
 
 
-def _norm(params: list[torch.nn.Parameter], grads: tuple) -> float:
+def _norm(grads: tuple) -> float:
     return float(torch.sqrt(sum((g.detach() ** 2).sum() for g in grads if g is not None)))
 
 
@@ -47,8 +47,7 @@ def measure(cfg, model, whisper, sampler, gen, steps, *, train: bool) -> list[di
             None if a is None and b is None else (0 if a is None else a) + (0 if b is None else b)
             for a, b in zip(g_d, g_w, strict=True)
         )
-        rows.append({"denoise": _norm(params, g_d), "whisper": _norm(params, g_w),
-                     "sum": _norm(params, g_s)})  # fmt: skip
+        rows.append({"denoise": _norm(g_d), "whisper": _norm(g_w), "sum": _norm(g_s)})
         if opt is not None:
             for p, g in zip(params, g_s, strict=True):
                 p.grad = None if g is None else g.detach().clone()

@@ -120,6 +120,8 @@ def _status(run: Path, previous: str = "") -> str:
     lines.append(_pretrain_line(run, cfg))
     lines.append(_speech_line(run, cfg))
     lines.append(_kokoro_line(run, cfg))
+    lines.append(_rerun_line(run, cfg))
+    lines.append(_contact_line(run, cfg))
     lines.append(_adapt_line(run))
     lines.append(_guidance_line(run, float(_load(run, "config.json").get("guidance", 0))))
     return "\n".join(_carry_over(lines, previous))

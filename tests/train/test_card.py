@@ -393,3 +393,15 @@ def test_contact_line_names_the_first_rule_that_reaches_95_percent(tmp_path: Pat
     assert "first with dead zone 0.08, at open vowels shut 12.9 % against 4.6 % as is" in line
     (tmp_path / "contact.json").write_text(json.dumps({"rows": {"as is": row(0.83, 0.05)}}))
     assert "No rule reaches closures of 95 %" in _contact_line(tmp_path, {})
+
+
+def test_a_new_install_carries_the_rerun_and_contact_lines_over(tmp_path: Path) -> None:
+    from avatar_agent.train.card import _CARRIED, _carry_over, _contact_line, _rerun_line
+
+    previous = "\n".join([
+        "- the same config retrained from scratch (seed 0, 12000 + 3000 steps): all r 0.7",
+        "- closing the lips after the fact (on the int8 output): as is: r 0.723",
+    ])  # fmt: skip
+    lines = [_rerun_line(tmp_path, {}), _contact_line(tmp_path, {})]  # a run without them
+    out = _carry_over(lines, previous)
+    assert out == [x + _CARRIED for x in previous.splitlines()]
